@@ -85,7 +85,7 @@ class Lattice:
             shape = (int(shape),)
         try:
             shape = tuple(int(s) for s in shape)
-        except TypeError as err:
+        except (TypeError, ValueError) as err:
             raise TypeError(
                 f"Lattice shape must be a tuple of 1 to 3 positive integers, got {self.shape!r}."
             ) from err
@@ -119,7 +119,7 @@ class Lattice:
         else:
             try:
                 offs = tuple(tuple(int(o) for o in off) for off in nb)
-            except TypeError as err:
+            except (TypeError, ValueError) as err:
                 raise TypeError(
                     "Explicit neighbourhood offsets must be a sequence of integer tuples, "
                     f"got {nb!r}."
@@ -216,6 +216,8 @@ class Lattice:
         `2 * ndim * radius` additions per site instead of `(2 * radius + 1) ** ndim`.
         """
         r = self.radius
+        if x.dtype == jnp.bool_:
+            x = x.astype(jnp.int32)
         xp = self.pad(x, r)
         if weights is None and self.neighbourhood == "moore":
             box = xp

@@ -47,4 +47,4 @@ class Rule(struct.PyTreeNode):
         return carry
 
     def step_encoded(self, lattice: Lattice, carry, t: jax.Array, key: jax.Array | None):
-        return self(lattice, LatticeState(x=carry, t=t), key=key)
+        return self(lattice, LatticeState(x=carry, t=t), key=key).astype(carry.dtype)
