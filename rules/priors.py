@@ -1,0 +1,440 @@
+"""A prior over cell kinds from gene expression: per-kind likelihoods fitted to a cell x gene table.
+
+Each row of the table is a cell (or a kind's reference profile) with a kind label; each column a
+gene. The prior fits one distribution per kind and gene and, for a cell's expression vector `e`,
+gives the posterior over kinds `log p(kind | e) = log p(kind) + sum_g log p(e_g | kind) - log Z`,
+treating genes as independent given the kind (naive Bayes). Two likelihoods:
+
+- `"gaussian"`: `e_g ~ Normal(mean[kind, g], std[kind, g])`, with the mean the kind's average
+  over its rows and the std the pooled within-kind standard deviation of the gene (all kinds
+  share it), falling back to the gene's standard deviation over all rows where no kind has two
+  measured rows, and never below `min_std`. A fixed `std=` overrides the estimate.
+- `"bernoulli"`: expression is binarised (`e_g > threshold`) and
+  `on ~ Bernoulli(p[kind, g])`, `p = (rows on + alpha) / (rows + 2 alpha)` (additive smoothing
+  with `alpha = smoothing`, which keeps log-probabilities finite).
+
+Missing values are NaN. In the table they are left out of the fit; where a kind has no measured
+row for a gene, that kind gets the gene's distribution over all rows (so the gene does not
+favour or penalise it), and a gene with no measurement at all is ignored. In a query, a NaN gene
+contributes nothing to any kind's likelihood.
+
+Example:
+  >>> import numpy as np
+  >>> from rules.priors import GeneExpressionPrior
+  >>> prior = GeneExpressionPrior.from_table(
+  ...     np.array([[5.0, 0.0], [0.0, 5.0]]), genes=("pha-4", "hlh-1"), rows=("gut", "muscle"))
+  >>> prior.kinds, int(prior.assign(np.array([4.5, 0.2])))
+  (('gut', 'muscle'), 0)
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+__all__ = ["GeneExpressionPrior", "LIKELIHOODS"]
+
+LIKELIHOODS = ("gaussian", "bernoulli")
+
+
+def _names(value, what: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        raise TypeError(f"{what} must be a sequence of names, got the single string {value!r}.")
+    return tuple(str(v) for v in value)
+
+
+def _read_table(table, genes, rows):
+    """(values (R, G) float64, gene names, row names) from an array or a dict."""
+    if isinstance(table, Mapping):
+        if rows is not None:
+            raise ValueError("rows= is taken from the dict's keys; do not pass it with a dict table.")
+        rows = tuple(str(r) for r in table)
+        if not rows:
+            raise ValueError("The expression table is empty: it has no rows (cells or kinds).")
+        first = next(iter(table.values()))
+        if isinstance(first, Mapping):
+            # {row: {gene: value}}: the genes are the union, missing entries are NaN.
+            seen = []
+            for r, entry in table.items():
+                if not isinstance(entry, Mapping):
+                    raise TypeError(f"Row {r!r} is not a dict of gene -> value like the first row.")
+                for g in entry:
+                    if str(g) not in seen:
+                        seen.append(str(g))
+            if genes is None:
+                genes = tuple(seen)
+            else:
+                genes = _names(genes, "genes")
+                unknown = [g for g in seen if g not in genes]
+                if unknown:
+                    raise ValueError(
+                        f"The table has gene(s) {', '.join(unknown)} that are not in genes="
+                        f"{genes}; add them or drop them from the table."
+                    )
+            values = np.full((len(rows), len(genes)), np.nan)
+            for i, entry in enumerate(table.values()):
+                for g, v in entry.items():
+                    values[i, genes.index(str(g))] = np.nan if v is None else float(v)
+            return values, genes, rows
+        values = np.asarray([np.asarray(v, dtype=np.float64) for v in table.values()])
+    else:
+        try:
+            values = np.asarray(table, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise TypeError(
+                "The expression table must be a numeric cell x gene array or a dict; got "
+                f"{type(table).__name__}."
+            ) from err
+    if values.ndim != 2:
+        raise ValueError(
+            f"The expression table must be 2D (cells x genes), got shape {values.shape}."
+        )
+    if values.shape[0] == 0 or values.shape[1] == 0:
+        raise ValueError(f"The expression table is empty (shape {values.shape}); it needs rows and genes.")
+    if genes is None:
+        raise ValueError(f"Name the table's {values.shape[1]} gene columns with genes=(...).")
+    genes = _names(genes, "genes")
+    if len(genes) != values.shape[1]:
+        raise ValueError(
+            f"genes names {len(genes)} gene(s) but the table has {values.shape[1]} columns."
+        )
+    if rows is None:
+        raise ValueError(
+            f"Name the table's {values.shape[0]} rows (cell names or kinds) with rows=(...)."
+        )
+    rows = _names(rows, "rows")
+    if len(rows) != values.shape[0]:
+        raise ValueError(f"rows names {len(rows)} row(s) but the table has {values.shape[0]} rows.")
+    return values, genes, rows
+
+
+class GeneExpressionPrior(struct.PyTreeNode):
+    """A naive-Bayes prior over cell kinds given a cell's gene expression.
+
+    Build it with `GeneExpressionPrior.from_table`. Fitted arrays are pytree leaves (they can be
+    passed into jitted losses); names and the likelihood are static.
+
+    Attributes:
+      loc: `(num_kinds, num_genes)` per-kind mean expression (gaussian) or on-probability
+        (bernoulli).
+      scale: `(num_kinds, num_genes)` per-kind standard deviation (gaussian; ones for bernoulli).
+      log_kind_prior: `(num_kinds,)` log-probabilities of the kinds before seeing expression.
+      gene_mask: `(num_genes,)` 1 for genes with data, 0 for genes that are ignored.
+      genes, kinds: names; likelihood: `"gaussian"` or `"bernoulli"`; threshold: binarisation
+        threshold (bernoulli).
+    """
+
+    loc: jax.Array
+    scale: jax.Array
+    log_kind_prior: jax.Array
+    gene_mask: jax.Array
+    genes: tuple[str, ...] = struct.field(pytree_node=False)
+    kinds: tuple[str, ...] = struct.field(pytree_node=False)
+    likelihood: str = struct.field(pytree_node=False, default="gaussian")
+    threshold: float = struct.field(pytree_node=False, default=0.5)
+
+    @classmethod
+    def from_table(
+        cls,
+        table,
+        *,
+        genes: Sequence[str] | None = None,
+        rows: Sequence[str] | None = None,
+        labels: Sequence[str] | None = None,
+        kinds: Sequence[str] | None = None,
+        likelihood: str = "gaussian",
+        std: float | None = None,
+        min_std: float = 0.1,
+        threshold: float = 0.5,
+        smoothing: float = 0.5,
+        kind_prior: str = "uniform",
+    ) -> "GeneExpressionPrior":
+        """Fit per-kind likelihoods to a cell x gene expression table.
+
+        Args:
+          table: `(num_rows, num_genes)` numbers (NaN = not measured) with `genes` and `rows`;
+            or a dict `{row: {gene: value}}` (absent genes are missing); or a dict
+            `{row: [values...]}` with `genes`.
+          genes: gene names, one per column.
+          rows: row names (cell names, or kinds when each row is a kind's profile).
+          labels: optional kind of each row (default: the row names themselves).
+          kinds: optional kind names in output order (default: labels in order of first
+            appearance); a row labelled with a kind outside them is an error, and so is a kind
+            without rows.
+          likelihood: `"gaussian"` or `"bernoulli"` (see the module docs).
+          std: fixed standard deviation for every kind and gene (gaussian); None to estimate.
+          min_std: floor on estimated standard deviations (expression units).
+          threshold: expression above which a gene counts as on (bernoulli).
+          smoothing: additive smoothing `alpha` of the on-probabilities (bernoulli), positive.
+          kind_prior: `"uniform"` or `"frequency"` (kinds weighted by their number of rows).
+
+        Example:
+          >>> prior = GeneExpressionPrior.from_table(
+          ...     {"ABa": {"g1": 1.0, "g2": 0.0}, "ABp": {"g1": 1.0}, "EMS": {"g1": 0.0, "g2": 1.0}},
+          ...     labels=("AB", "AB", "EMS"), likelihood="bernoulli")
+          >>> prior.kinds, prior.genes
+          (('AB', 'EMS'), ('g1', 'g2'))
+        """
+        if likelihood not in LIKELIHOODS:
+            raise ValueError(f"Unknown likelihood {likelihood!r}; choose 'gaussian' or 'bernoulli'.")
+        if kind_prior not in ("uniform", "frequency"):
+            raise ValueError(f"Unknown kind_prior {kind_prior!r}; choose 'uniform' or 'frequency'.")
+        values, genes, rows = _read_table(table, genes, rows)
+        if len(set(genes)) != len(genes):
+            dup = sorted({g for g in genes if genes.count(g) > 1})
+            raise ValueError(f"Gene names must be unique; repeated: {', '.join(dup)}.")
+        labels = rows if labels is None else _names(labels, "labels")
+        if len(labels) != len(rows):
+            raise ValueError(f"labels gives {len(labels)} kind(s) for {len(rows)} row(s); give one per row.")
+        if kinds is None:
+            kinds = tuple(dict.fromkeys(labels))
+        else:
+            kinds = _names(kinds, "kinds")
+            if len(set(kinds)) != len(kinds):
+                raise ValueError(f"Kind names must be unique, got {kinds}.")
+            unknown = sorted({lab for lab in labels if lab not in kinds})
+            if unknown:
+                bad_rows = [r for r, lab in zip(rows, labels) if lab in unknown]
+                raise ValueError(
+                    f"Row(s) {', '.join(bad_rows)} have unknown kind(s) {', '.join(unknown)}; "
+                    f"known kinds: {', '.join(kinds)}."
+                )
+        empty = [k for k in kinds if k not in labels]
+        if empty:
+            raise ValueError(
+                f"Kind(s) {', '.join(empty)} have no rows in the table, so their expression cannot "
+                "be estimated; add rows or leave them out of kinds."
+            )
+        label_idx = np.array([kinds.index(lab) for lab in labels])
+        measured = ~np.isnan(values)
+        gene_mask = measured.any(axis=0)
+        num_kinds, num_genes = len(kinds), len(genes)
+
+        if likelihood == "gaussian":
+            overall_mean = np.where(gene_mask, _nanmean(values, axis=0), 0.0)
+            loc = np.empty((num_kinds, num_genes))
+            for k in range(num_kinds):
+                sel = values[label_idx == k]
+                kmean = _nanmean(sel, axis=0)
+                loc[k] = np.where(np.isnan(kmean), overall_mean, kmean)
+            if std is not None:
+                if not np.isfinite(std) or std <= 0:
+                    raise ValueError(f"std must be positive and finite, got {std!r}.")
+                scale = np.full((num_kinds, num_genes), float(std))
+            else:
+                # Pooled within-kind variance: squared deviations from each row's kind mean,
+                # over the rows of kinds with at least two measurements of the gene.
+                dev = values - loc[label_idx]
+                ss = np.zeros(num_genes)
+                dof = np.zeros(num_genes)
+                for k in range(num_kinds):
+                    m = measured[label_idx == k]
+                    cnt = m.sum(axis=0)
+                    d = np.where(m, dev[label_idx == k], 0.0)
+                    ss += np.where(cnt >= 2, (d**2).sum(axis=0), 0.0)
+                    dof += np.where(cnt >= 2, cnt - 1, 0)
+                pooled = np.sqrt(np.divide(ss, dof, out=np.zeros(num_genes), where=dof > 0))
+                overall = _nanstd(values, axis=0)
+                gene_std = np.where(dof > 0, pooled, overall)
+                if not np.isfinite(min_std) or min_std <= 0:
+                    raise ValueError(f"min_std must be positive, got {min_std!r}.")
+                gene_std = np.maximum(np.nan_to_num(gene_std, nan=min_std), min_std)
+                scale = np.broadcast_to(gene_std, (num_kinds, num_genes)).copy()
+        else:
+            if not smoothing > 0:
+                raise ValueError(f"smoothing must be positive, got {smoothing!r}.")
+            on = np.where(measured, values > threshold, False)
+            tot_on, tot = on.sum(axis=0), measured.sum(axis=0)
+            overall_p = (tot_on + smoothing) / (tot + 2 * smoothing)
+            loc = np.empty((num_kinds, num_genes))
+            for k in range(num_kinds):
+                sel = label_idx == k
+                n_on, n = on[sel].sum(axis=0), measured[sel].sum(axis=0)
+                loc[k] = np.where(n > 0, (n_on + smoothing) / (n + 2 * smoothing), overall_p)
+            scale = np.ones((num_kinds, num_genes))
+        loc = np.where(gene_mask, loc, 0.0 if likelihood == "gaussian" else 0.5)
+
+        if kind_prior == "uniform":
+            log_kind_prior = np.full(num_kinds, -np.log(num_kinds))
+        else:
+            counts = np.bincount(label_idx, minlength=num_kinds)
+            log_kind_prior = np.log(counts / counts.sum())
+        f = jnp.result_type(float)
+        return cls(
+            loc=jnp.asarray(loc, f),
+            scale=jnp.asarray(scale, f),
+            log_kind_prior=jnp.asarray(log_kind_prior, f),
+            gene_mask=jnp.asarray(gene_mask, f),
+            genes=genes,
+            kinds=kinds,
+            likelihood=likelihood,
+            threshold=float(threshold),
+        )
+
+    @property
+    def num_kinds(self) -> int:
+        return len(self.kinds)
+
+    @property
+    def num_genes(self) -> int:
+        return len(self.genes)
+
+    def _align(self, expression, genes) -> jax.Array:
+        """`expression` as `(..., num_genes)` in this prior's gene order (NaN where absent)."""
+        if isinstance(expression, Mapping):
+            if genes is not None:
+                raise ValueError("genes= is taken from the dict's keys; do not pass both.")
+            genes = tuple(str(g) for g in expression)
+            if not genes:
+                raise ValueError("The expression dict is empty; give at least one gene.")
+            expression = jnp.stack([jnp.asarray(expression[g], jnp.result_type(float)) for g in expression], -1)
+        x = jnp.asarray(expression)
+        if not jnp.issubdtype(x.dtype, jnp.inexact):
+            x = x.astype(jnp.result_type(float))
+        if x.ndim == 0:
+            raise ValueError(
+                f"expression must have the genes on its last axis, shape (..., {self.num_genes}); got a scalar."
+            )
+        if genes is None:
+            if x.shape[-1] != self.num_genes:
+                raise ValueError(
+                    f"expression has {x.shape[-1]} gene(s) on its last axis (shape {tuple(x.shape)}) "
+                    f"but the prior has {self.num_genes}: {', '.join(self.genes)}. Pass genes=(...) "
+                    "to name the columns when they differ."
+                )
+            return x
+        genes = _names(genes, "genes")
+        if len(genes) != x.shape[-1]:
+            raise ValueError(f"genes names {len(genes)} gene(s) but expression has {x.shape[-1]} on its last axis.")
+        unknown = [g for g in genes if g not in self.genes]
+        if unknown:
+            raise ValueError(
+                f"Unknown gene(s) {', '.join(unknown)}; the prior knows {', '.join(self.genes)}."
+            )
+        nan = jnp.full(x.shape[:-1], jnp.nan, x.dtype)
+        cols = [x[..., genes.index(g)] if g in genes else nan for g in self.genes]
+        return jnp.stack(cols, axis=-1)
+
+    def log_likelihood(self, expression, *, genes: Sequence[str] | None = None) -> jax.Array:
+        """Per-kind `sum_g log p(e_g | kind)` over the measured genes.
+
+        Args:
+          expression: `(..., num_genes)` expression (NaN = missing), or a dict gene -> `(...)`.
+          genes: names of `expression`'s columns when they are not the prior's genes in order;
+            prior genes absent from the query count as missing.
+
+        Returns:
+          `(..., num_kinds)` log-likelihoods (unnormalised over kinds).
+        """
+        x = self._align(expression, genes)
+        observed = ~jnp.isnan(x) & (self.gene_mask > 0)
+        # Zero out missing values before any arithmetic so that their (discarded) terms and
+        # gradients stay finite.
+        x0 = jnp.where(observed, x, 0.0)[..., None, :]
+        if self.likelihood == "gaussian":
+            z = (x0 - self.loc) / self.scale
+            per = -0.5 * z**2 - jnp.log(self.scale) - 0.5 * np.log(2 * np.pi)
+        else:
+            on = (x0 > self.threshold).astype(x0.dtype)
+            per = on * jnp.log(self.loc) + (1 - on) * jnp.log1p(-self.loc)
+        return jnp.sum(jnp.where(observed[..., None, :], per, 0.0), axis=-1)
+
+    def log_prob(self, expression, *, genes: Sequence[str] | None = None) -> jax.Array:
+        """Posterior log-probabilities over kinds, `(..., num_kinds)` (log-softmax normalised).
+
+        Example:
+          >>> import numpy as np
+          >>> prior = GeneExpressionPrior.from_table(np.eye(2), genes=("a", "b"), rows=("A", "B"))
+          >>> bool(prior.log_prob(np.array([1.0, 0.0]))[0] > np.log(0.5))
+          True
+        """
+        logits = self.log_likelihood(expression, genes=genes) + self.log_kind_prior
+        return jax.nn.log_softmax(logits, axis=-1)
+
+    def loss(
+        self,
+        logits,
+        expression,
+        *,
+        genes: Sequence[str] | None = None,
+        divergence: str = "kl",
+        mask=None,
+    ) -> jax.Array:
+        """Mean divergence between the prior and predicted kind probabilities.
+
+        With `q = softmax(logits)` the prediction and `p = exp(log_prob(expression))` the prior,
+        `"kl"` is `KL(p || q) = sum_k p_k (log p_k - log q_k)`, zero exactly when `q = p`;
+        `"cross_entropy"` is `-sum_k p_k log q_k`, which differs by the prior's entropy and has
+        the same gradient in `logits`. The prior is a fixed target: no gradient flows into it.
+
+        Args:
+          logits: `(..., num_kinds)` predicted logits (or log-probabilities).
+          expression: `(..., num_genes)` expression of the same cells (NaN = missing).
+          genes: column names of `expression`, see `log_likelihood`.
+          divergence: `"kl"` or `"cross_entropy"`.
+          mask: optional `(...)` booleans or weights, e.g. a population's alive cells.
+
+        Returns:
+          a scalar: the (masked) mean over cells.
+        """
+        if divergence not in ("kl", "cross_entropy"):
+            raise ValueError(f"Unknown divergence {divergence!r}; choose 'kl' or 'cross_entropy'.")
+        logits = jnp.asarray(logits)
+        if logits.ndim == 0 or logits.shape[-1] != self.num_kinds:
+            raise ValueError(
+                f"logits must have the {self.num_kinds} kinds ({', '.join(self.kinds)}) on their "
+                f"last axis; got shape {tuple(logits.shape)}."
+            )
+        log_p = jax.lax.stop_gradient(self.log_prob(expression, genes=genes))
+        if log_p.shape != logits.shape:
+            raise ValueError(
+                f"logits have shape {tuple(logits.shape)} but the expression gives priors of shape "
+                f"{tuple(log_p.shape)}; give one row of logits per cell."
+            )
+        log_q = jax.nn.log_softmax(logits, axis=-1)
+        p = jnp.exp(log_p)
+        per = -jnp.sum(p * log_q, axis=-1)
+        if divergence == "kl":
+            per = per + jnp.sum(p * log_p, axis=-1)
+        if mask is None:
+            return jnp.mean(per)
+        mask = jnp.asarray(mask)
+        if mask.shape != per.shape:
+            raise ValueError(f"mask has shape {tuple(mask.shape)}; expected one entry per cell, {tuple(per.shape)}.")
+        w = mask.astype(per.dtype)
+        return jnp.sum(per * w) / jnp.maximum(jnp.sum(w), 1)
+
+    def assign(self, expression, *, key: jax.Array | None = None, genes: Sequence[str] | None = None) -> jax.Array:
+        """Kind indices for cells: the most probable kind, or a sample from the prior if `key`.
+
+        Args:
+          expression: `(..., num_genes)` (NaN = missing) or a dict gene -> `(...)`.
+          key: optional PRNG key; with it each cell's kind is drawn from its posterior.
+
+        Returns:
+          `(...)` int32 indices into `kinds`.
+        """
+        log_p = self.log_prob(expression, genes=genes)
+        if key is None:
+            return jnp.argmax(log_p, axis=-1).astype(jnp.int32)
+        return jax.random.categorical(key, log_p, axis=-1).astype(jnp.int32)
+
+
+def _nanmean(values: np.ndarray, axis: int) -> np.ndarray:
+    """Mean ignoring NaN; NaN (without a warning) where a column has no values."""
+    measured = ~np.isnan(values)
+    cnt = measured.sum(axis=axis)
+    total = np.where(measured, values, 0.0).sum(axis=axis)
+    return np.divide(total, cnt, out=np.full(total.shape, np.nan), where=cnt > 0)
+
+
+def _nanstd(values: np.ndarray, axis: int) -> np.ndarray:
+    """Population standard deviation ignoring NaN; NaN where a column has no values."""
+    mean = _nanmean(values, axis)
+    dev = np.where(np.isnan(values), 0.0, values - mean)
+    cnt = (~np.isnan(values)).sum(axis=axis)
+    return np.sqrt(np.divide((dev**2).sum(axis=axis), cnt, out=np.full(mean.shape, np.nan), where=cnt > 0))
