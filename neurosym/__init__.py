@@ -1,0 +1,24 @@
+"""The bridge from imaging to rules: readers, embedded data, symbolise, fit, plots, the command.
+
+Modules:
+  `neurosym.data`        readers (CD tables, AceTree archives, track tables, label images), the
+                         cell table and lineage graphs with founder checks;
+  `neurosym.datasets`    the embedded C. elegans embryos (`load_celegans`, `list_celegans`);
+  `neurosym.symbolise`   label images and nuclei tables -> features, contact graph, population;
+  `neurosym.fit`         the optax fitting loop (multi-start, estimators, checkpoints);
+  `neurosym.lineage_fit` a division model fitted to an embryo's lineage (`neurosym fit`);
+  `neurosym.growing`     training a growing neural CA to a picture;
+  `neurosym.plots`       figures; `neurosym.cli` the `neurosym` command.
+
+Modules are imported on first use so that `import neurosym` stays light.
+"""
+
+import importlib
+
+__all__ = ["cli", "data", "datasets", "fit", "growing", "lineage_fit", "plots", "progress", "symbolise", "targets"]
+
+
+def __getattr__(name):
+    if name in __all__:
+        return importlib.import_module(f"neurosym.{name}")
+    raise AttributeError(f"module 'neurosym' has no attribute {name!r}")
