@@ -46,6 +46,20 @@ def _check_call(rule, lattice, state, key) -> LatticeState:
     return state
 
 
+def check_num_steps(num_steps, *, hint: str = "") -> int:
+    """`num_steps` as a Python int >= 1, or a clear error (`hint` is appended to a type error)."""
+    try:
+        num_steps = operator.index(num_steps)
+    except TypeError as err:
+        raise TypeError(
+            f"num_steps must be a Python int (a static number of steps), got "
+            f"{type(num_steps).__name__}.{hint}"
+        ) from err
+    if num_steps < 1:
+        raise ValueError(f"num_steps must be at least 1, got {num_steps}.")
+    return num_steps
+
+
 def _step_key(key, t):
     return None if key is None else jax.random.fold_in(key, t)
 
@@ -142,16 +156,10 @@ def rollout(
       (10, 16, 16, 1)
     """
     state = _check_call(rule, lattice, state, key)
-    try:
-        num_steps = operator.index(num_steps)
-    except TypeError as err:
-        raise TypeError(
-            f"num_steps must be a Python int (a static bound), got {type(num_steps).__name__}. "
-            "For a number of steps that changes between calls, pass num_steps=<upper bound> "
-            "and length=<steps to take>."
-        ) from err
-    if num_steps < 1:
-        raise ValueError(f"num_steps must be at least 1, got {num_steps}.")
+    num_steps = check_num_steps(
+        num_steps, hint=" For a number of steps that changes between calls, pass "
+        "num_steps=<upper bound> and length=<steps to take>."
+    )
     if length is not None:
         if isinstance(length, (int,)) and not 0 <= length <= num_steps:
             raise ValueError(

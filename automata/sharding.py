@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from automata.engine import _check_call, _step_key
+from automata.engine import _check_call, _step_key, check_num_steps
 from automata.lattice import _PAD_MODE, Lattice, _Shard
 from automata.rule import Rule
 from automata.schemes import Asynchronous
@@ -146,15 +146,7 @@ def sharded_rollout(
             "with automata.rollout on one device, or use a synchronous scheme such as "
             "automata.Stochastic(rule, fire_rate=...)."
         )
-    try:
-        num_steps = operator.index(num_steps)
-    except TypeError as err:
-        raise TypeError(
-            f"num_steps must be a Python int (a static number of steps), got "
-            f"{type(num_steps).__name__}."
-        ) from err
-    if num_steps < 1:
-        raise ValueError(f"num_steps must be at least 1, got {num_steps}.")
+    num_steps = check_num_steps(num_steps)
 
     if mesh is None:
         mesh = Mesh(np.array(jax.devices()), (axis_name,))

@@ -44,6 +44,7 @@ from flax import struct
 from jax.scipy.special import log_ndtr, ndtri
 
 from automata import relax
+from automata.engine import check_num_steps
 from automata.lattice import Lattice
 from rules.hazard import event_probability, payoff_hazard
 from rules.population import CapacityError, Population, _concrete
@@ -709,16 +710,7 @@ def _simulate(model, lattice, population, key, *, num_steps):
 
 
 def _check_num_steps(num_steps) -> int:
-    try:
-        num_steps = operator.index(num_steps)
-    except TypeError as err:
-        raise TypeError(
-            f"num_steps must be a Python int (a static number of steps), got "
-            f"{type(num_steps).__name__}."
-        ) from err
-    if num_steps < 1:
-        raise ValueError(f"num_steps must be at least 1, got {num_steps}.")
-    return num_steps
+    return check_num_steps(num_steps)
 
 
 def _check_inputs(model, lattice, population):
