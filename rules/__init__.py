@@ -1,0 +1,100 @@
+"""Developmental rules on the `automata` engine.
+
+Cell populations on a lattice with a fixed capacity (`Population`), division and death
+(`DivisionModel` with `CellCycle`, hazards, `PayoffHazard`, `Exclusion` or `Shove` placement and
+a `DifferentiationTable`; `simulate` draws a history, `expected_counts` follows the mean-field
+counts), the lineage as a graph (`lineage_graph`, `check_lineage`), sympy rules compiled to JAX
+(`SymbolicExpression`, `SymbolicRule`), fuzzy-logic constraints (`Constraint`, `AtLeast`, ...),
+gene-expression priors (`GeneExpressionPrior`) and event hazards (`payoff_hazard`,
+`event_probability`). Spatial games live in `rules.games` (`rules.games.SpatialGame`, payoff
+matrices, the replicator equation, payoffs as division hazards).
+
+`rules` builds on `automata` only; it never imports `neurosym`.
+
+Example:
+  >>> import jax, automata, rules
+  >>> lat = automata.Lattice((16, 16))
+  >>> pop = rules.Population.create(lat, [[8, 8]], [0], capacity=64)
+  >>> model = rules.DivisionModel(table=rules.DifferentiationTable.symmetric(1),
+  ...                             cycle=rules.CellCycle(period=10.0), dt=1.0)
+  >>> final, history = rules.simulate(model, lat, pop, key=jax.random.key(0), num_steps=20)
+  >>> history.count[-1].tolist()
+  [4]
+"""
+
+from rules import games, hazard, lineage, logic, priors, symbolic
+from rules.division import (
+    C_ELEGANS_FOUNDERS,
+    CellCycle,
+    DifferentiationTable,
+    DivisionModel,
+    Exclusion,
+    History,
+    PayoffHazard,
+    Shove,
+    c_elegans_founders,
+    expected_counts,
+    simulate,
+)
+from rules.hazard import event_probability, payoff_hazard
+from rules.lineage import check_lineage, lineage_graph
+from rules.logic import (
+    IMPLICATIONS,
+    SEMANTICS,
+    AtLeast,
+    AtMost,
+    Constraint,
+    Exactly,
+    conjunction,
+    count_truth,
+    disjunction,
+    implication,
+    negation,
+)
+from rules.population import CapacityError, Population, PopulationStatus
+from rules.priors import LIKELIHOODS, GeneExpressionPrior
+from rules.symbolic import MODES, SymbolicExpression, SymbolicRule, evaluate
+
+__all__ = [
+    "C_ELEGANS_FOUNDERS",
+    "IMPLICATIONS",
+    "LIKELIHOODS",
+    "MODES",
+    "SEMANTICS",
+    "AtLeast",
+    "AtMost",
+    "CapacityError",
+    "CellCycle",
+    "Constraint",
+    "DifferentiationTable",
+    "DivisionModel",
+    "Exactly",
+    "Exclusion",
+    "GeneExpressionPrior",
+    "History",
+    "PayoffHazard",
+    "Population",
+    "PopulationStatus",
+    "Shove",
+    "SymbolicExpression",
+    "SymbolicRule",
+    "c_elegans_founders",
+    "check_lineage",
+    "conjunction",
+    "count_truth",
+    "disjunction",
+    "evaluate",
+    "event_probability",
+    "expected_counts",
+    "games",
+    "hazard",
+    "implication",
+    "lineage",
+    "lineage_graph",
+    "logic",
+    "negation",
+    "payoff_hazard",
+    "priors",
+    "simulate",
+    "symbolic",
+]
