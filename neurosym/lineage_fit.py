@@ -20,10 +20,11 @@ when they were seen to divide (or, if never, at mid-cycle).
 
 The loss is the mean squared relative error of the simulated against the observed number of
 cells of each lineage at every frame; it is minimised with `neurosym.fit.fit` from several
-starts. `cycle_minutes` reports, per lineage, the model's mean period over the same cells whose
-cycle the data observed (the model's periods weighted by how many cells of each generation had
-both birth and division observed), which is what the directly measured mean
-(`neurosym.data.cycle_lengths`) averages.
+starts. `cycle_minutes` reports, per lineage, the model's mean cycle over the same cells whose
+cycle the data observed, which is what the directly measured mean
+(`neurosym.data.cycle_lengths`) averages: for each such cell, the mean of its kind's period
+given that it ended before the recording did (a cycle still running at the end is never
+measured, so late generations are seen through their faster cells).
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ class LineageModel:
       steps: `(T,)` step index (0-based, after that many + 1 steps) of each observed frame.
       observed: `(T, L)` observed number of cells of each lineage at each frame.
       cycle_weights: `(K,)` number of cells of each kind whose cycle was observed.
+      cycle_kinds: `(M,)` kind of each cell whose cycle was observed.
+      cycle_window: `(M,)` minutes from that cell's birth to the end of the data: a cycle is
+        only observed if it is shorter than this.
       measured_cycle: lineage -> mean observed cycle length in minutes.
       t0: minute of the first frame.
     """
@@ -83,6 +87,8 @@ class LineageModel:
     steps: np.ndarray
     observed: np.ndarray
     cycle_weights: np.ndarray
+    cycle_kinds: np.ndarray
+    cycle_window: np.ndarray
     measured_cycle: dict
     t0: float
 
@@ -178,16 +184,21 @@ def build_model(table: "nsdata.CellTable", graph: nx.DiGraph | None = None) -> L
     # Frame 0 is the start; observations are after steps[i] steps (index steps[i] - 1).
     keep = steps >= 1
     weights = np.zeros(len(kinds), np.float32)
+    t_end = float(times_all[-1])
+    ckinds, window = [], []
     for n, d in nodes.items():
-        if d.get("cycle_min") is not None:
+        if d.get("cycle_min") is not None and d.get("birth_min") is not None:
             weights[index[(group[n], gen[n])]] += 1
+            ckinds.append(index[(group[n], gen[n])])
+            window.append(t_end - float(d["birth_min"]))
     measured = {L: v for L, v in nsdata.cycle_lengths(graph).items()}
     return LineageModel(
         lineages=tuple(lineages), kinds=tuple(kinds), table=diff_table,
         kind_lineage=kind_lineage, kind_offset=kind_offset, root_kinds=root_kinds,
         root_division_step=root_division_step, dt=dt, num_steps=int(steps.max()),
         times=times_all[keep] - t0, steps=steps[keep], observed=observed[keep],
-        cycle_weights=weights, measured_cycle=measured, t0=t0,
+        cycle_weights=weights, cycle_kinds=np.array(ckinds, np.int32),
+        cycle_window=np.array(window, np.float64), measured_cycle=measured, t0=t0,
     )
 
 
@@ -277,16 +288,36 @@ class LineageFit:
         return out
 
 
-def _cycle_minutes(params, m: LineageModel) -> dict:
-    periods = np.asarray(_periods(params, m))
-    cv = np.asarray(jax.nn.softplus(params["cv_raw"]))[m.kind_lineage]
-    mean = periods * np.sqrt(1.0 + cv ** 2)  # lognormal mean from the median
+def _cycle_minutes(params, m: LineageModel, temperature: float = 0.05) -> dict:
+    """The model's mean cycle over the cells whose cycle the data observed, like for like.
+
+    A cycle is only observed when the cell divides before the recording ends, so the measured
+    mean is over cycles shorter than each cell's window (birth to end of data). The model's
+    counterpart is, for each such cell, the mean of its kind's (lognormal) period given that it
+    is shorter than the window, averaged over the same cells.
+    """
+    from math import erf
+
+    periods = np.asarray(_periods(params, m), np.float64)
+    cv = np.asarray(jax.nn.softplus(params["cv_raw"]), np.float64)[m.kind_lineage]
+    sigma = np.sqrt(np.log1p(cv ** 2) + temperature ** 2)
+    mu = np.log(periods)
+    phi = np.vectorize(lambda z: 0.5 * (1.0 + erf(z / np.sqrt(2.0))))
+    k = m.cycle_kinds
+    if k.size == 0:
+        return {}
+    s, u = sigma[k], mu[k]
+    logc = np.log(np.maximum(m.cycle_window, 1e-9))
+    full = np.exp(u + 0.5 * s ** 2)
+    num = phi((logc - u - s ** 2) / s)
+    den = phi((logc - u) / s)
+    # Where truncation leaves (numerically) nothing, the observed cycle is the window itself.
+    mean = np.where(den > 1e-12, full * num / np.maximum(den, 1e-300), m.cycle_window)
     out = {}
     for i, L in enumerate(m.lineages):
-        sel = m.kind_lineage == i
-        w = m.cycle_weights[sel]
-        if w.sum() > 0:
-            out[L] = float(np.sum(w * mean[sel]) / w.sum())
+        sel = m.kind_lineage[k] == i
+        if sel.any():
+            out[L] = float(np.mean(mean[sel]))
     return out
 
 
