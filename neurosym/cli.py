@@ -195,8 +195,9 @@ def fit_command(args, log=print) -> dict:
         "measured_cycle_minutes": res.measured_cycle,
         "cycle_relative_error": res.cycle_errors(),
         "params": res.named_params(),
-        "observed_counts": [[t, int(c)] for t, c in zip(minutes, res.observed_total)],
-        "simulated_counts": [[t, float(c)] for t, c in zip(minutes, res.simulated_total)],
+        # The total over the frames on which every lineage was still tracked.
+        "observed_counts": [[t, int(c)] for t, c, k in zip(minutes, res.observed_total, res.complete) if k],
+        "simulated_counts": [[t, float(c)] for t, c, k in zip(minutes, res.simulated_total, res.complete) if k],
         "observed_counts_by_lineage": {L: [int(v) for v in m.observed[:, i]] for i, L in enumerate(m.lineages)},
         "simulated_counts_by_lineage": {L: [float(v) for v in res.simulated[:, i]] for i, L in enumerate(m.lineages)},
         "count_relative_rms": res.relative_rms(),
@@ -219,7 +220,8 @@ def fit_command(args, log=print) -> dict:
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False)
     for i, L in enumerate(m.lineages):
         ax = axes[i // cols][i % cols]
-        ax.plot(m.times, m.observed[:, i], "k.", ms=3, label="observed")
+        seen = m.mask[:, i]
+        ax.plot(m.times[seen], m.observed[seen, i], "k.", ms=3, label="observed")
         ax.plot(m.times, res.simulated[:, i], "C3-", label="model")
         ax.set_title(L, fontsize=9)
         ax.set_xlabel("minutes")

@@ -66,6 +66,9 @@ class LineageModel:
       times: `(T,)` minutes after the first frame of the observed frames.
       steps: `(T,)` step index (0-based, after that many + 1 steps) of each observed frame.
       observed: `(T, L)` observed number of cells of each lineage at each frame.
+      mask: `(T, L)` True where the lineage was still being tracked: after the last frame on
+        which any of its undivided cells (leaves) is seen, a lineage is unobserved (tracking of
+        a lineage can stop before the recording does; its count of 0 there is not data).
       cycle_weights: `(K,)` number of cells of each kind whose cycle was observed.
       cycle_kinds: `(M,)` kind of each cell whose cycle was observed.
       cycle_window: `(M,)` minutes from that cell's birth to the end of the data: a cycle is
@@ -86,6 +89,7 @@ class LineageModel:
     times: np.ndarray
     steps: np.ndarray
     observed: np.ndarray
+    mask: np.ndarray
     cycle_weights: np.ndarray
     cycle_kinds: np.ndarray
     cycle_window: np.ndarray
@@ -180,6 +184,14 @@ def build_model(table: "nsdata.CellTable", graph: nx.DiGraph | None = None) -> L
     for i, f in enumerate(frames):
         for c in table.at(f).cell:
             observed[i, lineages.index(group.get(str(c), "all"))] += 1
+    # A lineage is tracked until its last leaf's last frame (lineages that only divide into
+    # other lineages, such as EMS, have no leaves and are tracked throughout).
+    mask = np.ones_like(observed, dtype=bool)
+    for i, L in enumerate(lineages):
+        leaves = [d.get("last_min") for n, d in nodes.items()
+                  if group[n] == L and graph.out_degree(n) == 0 and d.get("last_min") is not None]
+        if leaves:
+            mask[:, i] = times_all <= max(leaves) + 1e-6
     steps = np.rint((times_all - t0) / dt).astype(np.int64)
     # Frame 0 is the start; observations are after steps[i] steps (index steps[i] - 1).
     keep = steps >= 1
@@ -196,7 +208,7 @@ def build_model(table: "nsdata.CellTable", graph: nx.DiGraph | None = None) -> L
         lineages=tuple(lineages), kinds=tuple(kinds), table=diff_table,
         kind_lineage=kind_lineage, kind_offset=kind_offset, root_kinds=root_kinds,
         root_division_step=root_division_step, dt=dt, num_steps=int(steps.max()),
-        times=times_all[keep] - t0, steps=steps[keep], observed=observed[keep],
+        times=times_all[keep] - t0, steps=steps[keep], observed=observed[keep], mask=mask[keep],
         cycle_weights=weights, cycle_kinds=np.array(ckinds, np.int32),
         cycle_window=np.array(window, np.float64), measured_cycle=measured, t0=t0,
     )
@@ -256,15 +268,23 @@ class LineageFit:
 
     @property
     def observed_total(self) -> np.ndarray:
+        """Total observed cells at each frame (lineages no longer tracked count as observed 0)."""
         return self.model.observed.sum(axis=1)
 
     @property
     def simulated_total(self) -> np.ndarray:
         return self.simulated.sum(axis=1)
 
+    @property
+    def complete(self) -> np.ndarray:
+        """`(T,)` True at frames where every lineage was still being tracked."""
+        return self.model.mask.all(axis=1)
+
     def relative_rms(self) -> float:
-        """RMS of (simulated - observed) total cell counts over the RMS of the observed counts."""
-        obs, sim = self.observed_total, self.simulated_total
+        """RMS of (simulated - observed) total cell counts over the RMS of the observed counts,
+        over the frames where every lineage was tracked."""
+        keep = self.complete
+        obs, sim = self.observed_total[keep], self.simulated_total[keep]
         return float(np.sqrt(np.mean((sim - obs) ** 2)) / np.sqrt(np.mean(obs ** 2)))
 
     def cycle_errors(self) -> dict:
@@ -321,6 +341,26 @@ def _cycle_minutes(params, m: LineageModel, temperature: float = 0.05) -> dict:
     return out
 
 
+def _doubling_times(m: LineageModel) -> np.ndarray:
+    """Initial periods from the counts alone: each lineage's mean doubling time, `(L,)` minutes.
+
+    From the first frame where a lineage has cells to its last frame,
+    `duration / log2(last count / first count)`; lineages that never double get the median.
+    """
+    out = np.full(len(m.lineages), np.nan)
+    for i in range(len(m.lineages)):
+        c = m.observed[:, i]
+        seen = np.nonzero(c > 0)[0]
+        if seen.size < 2:
+            continue
+        first, last = seen[0], seen[-1]
+        ratio = c[last] / c[first]
+        if ratio >= 1.5:
+            out[i] = (m.times[last] - m.times[first]) / np.log2(ratio)
+    fallback = np.nanmedian(out) if np.isfinite(out).any() else 20.0 * m.dt
+    return np.where(np.isfinite(out), out, fallback)
+
+
 def fit_lineage(
     table: "nsdata.CellTable",
     *,
@@ -340,7 +380,8 @@ def fit_lineage(
       graph: its lineage graph (default `neurosym.data.lineage(table)`).
       game: include the game (division hazard from payoffs) term.
       num_steps: optimiser steps.
-      num_starts: starts (initial guesses jittered around the data's mean cycle length).
+      num_starts: starts: the first from each lineage's doubling time in the counts, the others
+        jittered around it.
       learning_rate: Adam learning rate.
       key: PRNG key (default `jax.random.key(0)`).
       progress: print progress lines.
@@ -357,10 +398,9 @@ def fit_lineage(
     """
     m = build_model(table, graph)
     L = len(m.lineages)
-    measured = np.array([m.measured_cycle.get(Lname, np.nan) for Lname in m.lineages], np.float32)
-    guess = float(np.nanmedian(measured)) if np.isfinite(measured).any() else 20.0 * m.dt
+    guess = _doubling_times(m)
     init = {
-        "log_period": jnp.full((L,), np.log(guess), jnp.float32),
+        "log_period": jnp.asarray(np.log(guess), jnp.float32),
         "lengthening": jnp.full((L,), 0.1, jnp.float32),
         "cv_raw": jnp.full((L,), -2.0, jnp.float32),
     }
@@ -370,10 +410,12 @@ def fit_lineage(
     observed = jnp.asarray(m.observed)
     idx = jnp.asarray(m.steps - 1)
 
+    mask = jnp.asarray(m.mask, jnp.float32)
+
     def loss(params, ctx):
         sim = simulate_counts(params, m, game=game)[idx]
         obs = ctx.data
-        return jnp.mean(((sim - obs) / (obs + 1.0)) ** 2)
+        return jnp.sum(mask * ((sim - obs) / (obs + 1.0)) ** 2) / jnp.sum(mask)
 
     spread = {k: (0.3 if k == "log_period" else 0.05) for k in init}
     res = fit(loss, init, key=key if key is not None else jax.random.key(0), num_steps=num_steps,
