@@ -39,7 +39,6 @@ import platform as host_platform
 import resource
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -50,6 +49,7 @@ import optax
 from flax import nnx
 
 import automata
+from neurosym.cli import write_json
 
 try:
     import cax  # noqa: F401
@@ -590,21 +590,6 @@ def _table(records) -> str:
     return "\n".join(lines)
 
 
-def _write_json(path: Path, payload: dict) -> None:
-    """Write atomically: a temporary file in the same folder, then a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(payload, f, indent=2, default=float)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def main(argv=None) -> int:
     args = _parse_args(argv)
     backend = jax.default_backend()
@@ -644,7 +629,7 @@ def main(argv=None) -> int:
                   + ("" if fixed["match"] else f", {fixed['mismatched_sites']} sites differ"))
     meta["process_memory"] = _process_memory()
     meta["load_average_at_end"] = list(os.getloadavg())
-    _write_json(out, {"meta": meta, "results": records})
+    write_json(out, {"meta": meta, "results": records}, default=float)
     print(f"\nwrote {out}")
     return 0
 

@@ -65,6 +65,7 @@ import numpy as np
 import optax
 
 import automata
+from neurosym.cli import write_json
 from neurosym.fit import fit
 from rules.division import (CellCycle, DifferentiationTable, DivisionModel, PayoffHazard, Shove,
                             expected_counts, simulate)
@@ -315,20 +316,6 @@ def _version(dist):
         return None
 
 
-def _write_json(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(payload, f, indent=2, default=float)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="small budgets, about a minute")
@@ -488,9 +475,9 @@ def main(argv=None) -> int:
     print(f"ABC-SMC / gradient simulations to 5%: {rtxt}; goal >= {GOAL_RATIO:g}x: "
           f"{'met' if summary['goal_met'] else 'not met'}")
     meta["load_average_at_end"] = list(os.getloadavg())
-    _write_json(out, {"meta": meta, "unknowns": names, "truth": truth.tolist(),
+    write_json(out, {"meta": meta, "unknowns": names, "truth": truth.tolist(),
                       "observed_counts": obs.tolist(), "true_counts": true_counts.tolist(),
-                      "frames": frames.tolist(), "summary": summary, "curves": results})
+                      "frames": frames.tolist(), "summary": summary, "curves": results}, default=float)
     print(f"\nwrote {out}")
     return 0
 

@@ -27,14 +27,18 @@ import time
 DEFAULT_OUT = pathlib.Path("neurosym-out")
 
 
-def write_json(path, data) -> pathlib.Path:
-    """Write `data` as JSON atomically: a reader sees the old file or the whole new one."""
+def write_json(path, data, *, default=None) -> pathlib.Path:
+    """Write `data` as JSON atomically: a reader sees the old file or the whole new one.
+
+    `default` converts objects JSON cannot hold (as for `json.dump`), e.g. `float` for numpy
+    scalars.
+    """
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".json", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2, sort_keys=True)
+            json.dump(data, f, indent=2, sort_keys=True, default=default)
             f.write("\n")
         os.replace(tmp, path)
     finally:
