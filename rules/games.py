@@ -616,6 +616,17 @@ def _at_offset(lattice: Lattice, field: jax.Array, pick: jax.Array) -> jax.Array
 
 
 # ---------------------------------------------------------------------------- payoffs as hazards
+def _checked_state(game, lattice, state) -> LatticeState:
+    """`state` as a `LatticeState`, after checking that `game` can run on `lattice` with it."""
+    if not isinstance(game, SpatialGame):
+        raise TypeError(f"game must be a rules.games.SpatialGame, got {type(game).__name__}.")
+    if not isinstance(lattice, Lattice):
+        raise TypeError(f"lattice must be an automata.Lattice, got {type(lattice).__name__}.")
+    state = as_state(state)
+    game.check(lattice, state)
+    return state
+
+
 def site_payoffs(game: SpatialGame, lattice: Lattice, state, *, average: bool = False) -> jax.Array:
     """Each site's payoff under `game` in the current state (0 at empty sites).
 
@@ -639,12 +650,7 @@ def site_payoffs(game: SpatialGame, lattice: Lattice, state, *, average: bool = 
       >>> float(site_payoffs(SpatialGame(prisoners_dilemma(1.9)), lat, x)[0, 0])
       9.0
     """
-    if not isinstance(game, SpatialGame):
-        raise TypeError(f"game must be a rules.games.SpatialGame, got {type(game).__name__}.")
-    if not isinstance(lattice, Lattice):
-        raise TypeError(f"lattice must be an automata.Lattice, got {type(lattice).__name__}.")
-    state = as_state(state)
-    game.check(lattice, state)
+    state = _checked_state(game, lattice, state)
     return _site_payoffs(game, lattice, state.x, average=bool(average))
 
 
@@ -700,12 +706,7 @@ def payoff_to_division(
       >>> round(float(p[0, 0]), 4)  # 1 - exp(-0.01 * 10)
       0.0952
     """
-    if not isinstance(game, SpatialGame):
-        raise TypeError(f"game must be a rules.games.SpatialGame, got {type(game).__name__}.")
-    if not isinstance(lattice, Lattice):
-        raise TypeError(f"lattice must be an automata.Lattice, got {type(lattice).__name__}.")
-    state = as_state(state)
-    game.check(lattice, state)
+    state = _checked_state(game, lattice, state)
     _check_selection(selection)
     _check_non_negative(base_rate, "base_rate", "a division hazard per minute")
     _check_non_negative(dt, "dt", "a time step in minutes")
