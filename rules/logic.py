@@ -482,7 +482,13 @@ class Constraint(struct.PyTreeNode):
         """The predicate names the formula uses, sorted."""
         return tuple(sorted(s.name for s in self.expr.free_symbols))
 
-    def __call__(self, truth: Mapping[str, jax.Array], *, lattice: Lattice | None = None) -> jax.Array:
+    def __call__(
+        self,
+        truth: Mapping[str, jax.Array],
+        *,
+        lattice: Lattice | None = None,
+        neighbours: jax.Array | None = None,
+    ) -> jax.Array:
         """Degree of satisfaction in [0, 1].
 
         Args:
@@ -491,6 +497,10 @@ class Constraint(struct.PyTreeNode):
             constraints.
           lattice: needed when the formula counts neighbours; then the broadcast truth arrays
             have shape `lattice.shape` (plus optional trailing axes).
+          neighbours: instead of a lattice, the neighbours of cells in a contact graph: an
+            `(num_cells, m)` integer array of neighbour indices padded with -1 (see
+            `neurosym.constraints.neighbour_index`); the truth arrays then have shape
+            `(num_cells,)` (plus optional trailing axes). A padded slot counts as false.
 
         Returns:
           the broadcast shape of the truth arrays.
@@ -524,11 +534,25 @@ class Constraint(struct.PyTreeNode):
         values = {n: jnp.broadcast_to(v, shape) for n, v in values.items()}
         dtype = jnp.result_type(*values.values()) if values else jnp.result_type(float)
         has_counts = bool(self.expr.atoms(_Count))
-        if has_counts:
+        if lattice is not None and neighbours is not None:
+            raise ValueError("Give neighbours on a lattice (lattice=) or in a contact graph (neighbours=), not both.")
+        if has_counts and neighbours is not None:
+            neighbours = jnp.asarray(neighbours)
+            if neighbours.ndim != 2 or not jnp.issubdtype(neighbours.dtype, jnp.integer):
+                raise ValueError(
+                    "neighbours must be an (num_cells, m) integer array of neighbour indices "
+                    f"padded with -1, got shape {tuple(neighbours.shape)} and dtype {neighbours.dtype}."
+                )
+            if not shape or shape[0] != neighbours.shape[0]:
+                raise ValueError(
+                    f"neighbours lists {neighbours.shape[0]} cells but the truth arrays have shape "
+                    f"{tuple(shape)}; give one row of neighbours per cell."
+                )
+        elif has_counts:
             if not isinstance(lattice, Lattice):
                 raise ValueError(
                     f"The constraint {self.expr} counts neighbours (AtLeast/AtMost/Exactly) and "
-                    "needs lattice=automata.Lattice(...)."
+                    "needs lattice=automata.Lattice(...) or a contact graph's neighbours=."
                 )
             if tuple(shape[: lattice.ndim]) != lattice.shape:
                 raise ValueError(
@@ -546,7 +570,13 @@ class Constraint(struct.PyTreeNode):
                 return jnp.zeros(shape, dtype)
             if isinstance(node, _Count):
                 inner = walk(node.args[1])
-                nb = jnp.moveaxis(neighbour_values(lattice, inner), lattice.ndim, -1)
+                if neighbours is not None:
+                    present = neighbours >= 0
+                    nb = inner[jnp.where(present, neighbours, 0)]
+                    nb = jnp.where(present.reshape(present.shape + (1,) * (nb.ndim - 2)), nb, 0)
+                    nb = jnp.moveaxis(nb, 1, -1)
+                else:
+                    nb = jnp.moveaxis(neighbour_values(lattice, inner), lattice.ndim, -1)
                 return count_truth(type(node).__name__, int(node.args[0]), nb, self.semantics)
             return fuzzy_connective(node, [walk(a) for a in node.args], self.semantics, impl)
 
@@ -557,6 +587,7 @@ class Constraint(struct.PyTreeNode):
         truth: Mapping[str, jax.Array],
         *,
         lattice: Lattice | None = None,
+        neighbours: jax.Array | None = None,
         reduction: str = "mean",
         mask: jax.Array | None = None,
         eps: float = 1e-6,
@@ -564,7 +595,7 @@ class Constraint(struct.PyTreeNode):
         """A scalar loss that is 0 when the constraint holds everywhere.
 
         Args:
-          truth, lattice: as for calling the constraint.
+          truth, lattice, neighbours: as for calling the constraint.
           reduction: `"mean"`: mean of `1 - satisfaction`; `"log"`: mean of
             `-log(satisfaction + eps)` (steeper for badly violated sites).
           mask: optional boolean or 0/1 weights of the satisfaction's shape (e.g. the alive
@@ -577,7 +608,7 @@ class Constraint(struct.PyTreeNode):
           >>> round(float(c.loss({"a": jnp.array([0.2, 1.0]), "b": jnp.array(0.4)})), 4)
           0.3
         """
-        sat = self(truth, lattice=lattice)
+        sat = self(truth, lattice=lattice, neighbours=neighbours)
         if reduction == "mean":
             per = 1 - sat
         elif reduction == "log":
