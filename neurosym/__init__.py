@@ -8,6 +8,13 @@ Modules:
   `neurosym.fit`         the optax fitting loop (multi-start, estimators, checkpoints);
   `neurosym.lineage_fit` a division model fitted to an embryo's lineage (`neurosym fit`);
   `neurosym.growing`     training a growing neural CA to a picture;
+  `neurosym.render`      simulated lattices and populations -> microscopy-like images with labels;
+  `neurosym.encoder`     a Flax NNX image encoder: per-cell kinds from images and label images;
+  `neurosym.constraints` rule, lineage, temporal and gene-expression losses on predicted kinds;
+  `neurosym.perception`  states and a Life-like rule learned from unlabelled image sequences;
+  `neurosym.synthetic`   synthetic founder-lineage embryos rendered with exact kinds;
+  `neurosym.explain`     learned rules back to symbols: B/S strings, rule tables, sympy logic,
+                         sparse regression, and which rule explains each transition;
   `neurosym.plots`       figures; `neurosym.cli` the `neurosym` command.
 
 Modules are imported on first use so that `import neurosym` stays light.
@@ -15,7 +22,10 @@ Modules are imported on first use so that `import neurosym` stays light.
 
 import importlib
 
-__all__ = ["cli", "data", "datasets", "fit", "growing", "lineage_fit", "plots", "progress", "symbolise", "targets"]
+__all__ = [
+    "cli", "constraints", "data", "datasets", "encoder", "explain", "fit", "growing", "lineage_fit",
+    "perception", "plots", "progress", "render", "symbolise", "synthetic", "targets",
+]
 
 
 def __getattr__(name):
