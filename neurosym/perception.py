@@ -1,0 +1,269 @@
+"""Perception in the loop: read a lattice's states and its rule from images, without labels.
+
+`learn_rule_from_images` takes a time series of images of a tissue whose cells sit on a lattice
+(one label per site) and trains an `Encoder` with two kinds, `"off"` and `"on"`, together with a
+Life-like rule table, using no per-cell annotation at all. The only teachers are:
+
+- temporal consistency: the predicted states at `t + 1` must follow from those at `t` under the
+  rule (`neurosym.constraints.life_like_expectation`, exact for independent sites);
+- information maximisation (Krause, Perona & Gomes 2010, "Discriminative clustering by
+  regularized information maximization", NeurIPS): confident per-cell predictions, both kinds
+  used;
+- the expert prior that empty space stays empty (no `B0`): without it the complementary
+  labelling (`on` and `off` swapped, with the complementary rule) explains the images equally
+  well.
+
+The recovered rule is then read off the predicted states by majority evidence
+(`neurosym.explain.recover_life_like`), which is exact whenever the states are.
+
+Example (small, see `benchmarks/perception.py` for the full experiment):
+  >>> import jax, automata
+  >>> from neurosym.perception import render_life_movie, learn_rule_from_images
+  >>> lat = automata.Lattice((8, 8))
+  >>> movie = render_life_movie(jax.random.key(0), lat, "B3/S23", num_steps=4, site_pixels=6)
+  >>> movie.images.shape, movie.states.shape
+  ((5, 48, 48), (5, 8, 8))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+
+import automata
+from automata.lattice import Lattice
+from automata.lifelike import LifeLike, format_rule
+from neurosym.constraints import _count_distribution, life_like_expectation
+from neurosym.encoder import Encoder, check_inputs, train
+from neurosym.render import Microscope, lattice_labels, render
+
+__all__ = ["LifeMovie", "PerceptionResult", "learn_rule_from_images", "render_life_movie"]
+
+KINDS = ("off", "on")
+
+
+@dataclass(frozen=True)
+class LifeMovie:
+    """A rendered Life-like rollout: `images (T, H, W)`, `labels (H, W)`, true `states (T, *lattice)`."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    states: np.ndarray
+    rule: str
+
+
+def render_life_movie(
+    key: jax.Array,
+    lattice: Lattice,
+    rule: str,
+    *,
+    num_steps: int,
+    site_pixels: int = 6,
+    density: float = 0.35,
+    microscope: Microscope | None = None,
+    jitter: float = 0.5,
+) -> LifeMovie:
+    """Roll a Life-like rule out from a random board and render every frame as a nuclei image.
+
+    Args:
+      key: PRNG key (board, cell outlines and imaging noise).
+      lattice: a 2D lattice.
+      rule: a B/S rule string such as `"B3/S23"`.
+      num_steps: steps after the initial board (`num_steps + 1` frames).
+      site_pixels: pixels per site.
+      density: fraction of sites on at the start.
+      microscope: the imaging model; default a nuclei stain where "on" cells are bright.
+      jitter: cell-outline jitter (see `neurosym.render.lattice_labels`).
+    """
+    if lattice.ndim != 2:
+        raise ValueError(f"render_life_movie draws 2D lattices, got a {lattice.ndim}D lattice.")
+    kb, kl, kr = jax.random.split(key, 3)
+    board = jax.random.bernoulli(kb, density, lattice.shape).astype(jnp.uint8)
+    _, traj = automata.rollout(LifeLike(rule), lattice, automata.LatticeState(x=board[..., None]), key=kb, num_steps=num_steps)
+    states = jnp.concatenate([board[None], traj.x[..., 0]]).astype(jnp.int32)
+    labels = lattice_labels(lattice.shape, site_pixels, key=kl, jitter=jitter)
+    m = Microscope.nuclei(num_kinds=2) if microscope is None else microscope
+    kinds = jnp.concatenate([jnp.full((states.shape[0], 1), -1, jnp.int32), states.reshape(states.shape[0], -1)], axis=1)
+    keys = jax.random.split(kr, states.shape[0])
+    images = jax.vmap(lambda k, kd: render(labels, kd, m, key=k))(keys, kinds)
+    return LifeMovie(np.asarray(images), np.asarray(labels), np.asarray(states), str(LifeLike(rule)))
+
+
+@dataclass
+class PerceptionResult:
+    """What `learn_rule_from_images` found.
+
+    Attributes:
+      encoder: the trained encoder (kinds `("off", "on")`).
+      states: `(T, *lattice)` predicted states (0/1).
+      probabilities: `(T, *lattice)` predicted probability of "on".
+      rule: the recovered B/S string, read off the predicted states.
+      table: `(2, 9)` the rule table the predicted states support (probability of "on" next by
+        centre state and live-neighbour count; NaN-free, 0 where never observed).
+      loss_history: the training loss per step.
+      swapped: whether the encoder's "on" kind was read as off (kinds are only known up to a
+        swap; see the module docs).
+    """
+
+    encoder: Encoder
+    states: np.ndarray
+    probabilities: np.ndarray
+    rule: str
+    table: np.ndarray
+    loss_history: np.ndarray
+    swapped: bool = False
+
+
+def _evidence_table(p, lattice: Lattice, eps: float = 1e-6):
+    """The rule table that best explains soft states: soft evidence counts, no gradient.
+
+    `T[c, n] = E[on at t + 1 and (centre, count) = (c, n) at t] / E[(centre, count) = (c, n)]`
+    with the count's Poisson-binomial law under independent sites.
+    """
+    p = jax.lax.stop_gradient(p)
+    nb = jnp.moveaxis(jax.vmap(lattice.neighbours)(p[:-1]), 1 + lattice.ndim, -1)
+    dist = _count_distribution(nb)
+    centre = p[:-1][..., None]
+    w = jnp.stack([(1 - centre) * dist, centre * dist])
+    axes = tuple(range(1, w.ndim - 1))
+    num = jnp.sum(w * p[1:][None, ..., None], axis=axes)
+    den = jnp.sum(w, axis=axes)
+    return num / (den + eps), den
+
+
+def _entropy(p):
+    p = jnp.clip(p, 1e-6, 1 - 1e-6)
+    return -(p * jnp.log(p) + (1 - p) * jnp.log(1 - p))
+
+
+def _evidence_rule(states: np.ndarray, lattice: Lattice) -> str:
+    """Majority-evidence B/S string of a binary state sequence (unobserved entries: not in rule)."""
+    on = np.zeros((2, 9))
+    seen = np.zeros((2, 9))
+    for a, b in zip(states[:-1], states[1:]):
+        n = np.asarray(lattice.neighbour_sum(jnp.asarray(a)))
+        idx = (a.astype(int), n.astype(int))
+        np.add.at(seen, idx, 1)
+        np.add.at(on, idx, b)
+    table = (seen > 0) & (on > seen / 2)
+    return format_rule(tuple(np.flatnonzero(table[0])), tuple(np.flatnonzero(table[1])))
+
+
+def learn_rule_from_images(
+    images,
+    labels,
+    lattice: Lattice,
+    *,
+    key: jax.Array,
+    num_steps: int = 400,
+    encoder: Encoder | None = None,
+    learning_rate: float = 1e-3,
+    entropy_weight: float = 1.0,
+    rule_weight: float = 1.0,
+    restarts: int = 2,
+    progress: bool = False,
+) -> PerceptionResult:
+    """Train an encoder and a Life-like rule from an unlabelled image sequence.
+
+    Args:
+      images: `(T, H, W)` frames of one field of view, `T >= 2`.
+      labels: `(H, W)` label image with one label per lattice site: site `i` (flat, C order) is
+        label `i + 1`, as `neurosym.render.lattice_labels` or a segmentation mapped to sites.
+      lattice: the 2D lattice (Moore neighbourhood; its boundary is used by the rule).
+      key: PRNG key.
+      num_steps: optimisation steps (full-batch: every frame each step).
+      encoder: the starting encoder (kinds must be `("off", "on")`); default a fresh one.
+      learning_rate: Adam learning rate.
+      entropy_weight: weight of the information-maximisation term.
+      rule_weight: weight of the temporal-consistency term (0: the image alone decides).
+      restarts: independent trainings from different initial encoders (ignored when `encoder`
+        is given); the one with the lowest final loss is kept. The objective has poor local
+        minima (e.g. every cell "off", which any rule without B0 explains), and the loss, which
+        needs no labels, tells them apart.
+      progress: print progress lines.
+    """
+    images = np.asarray(images)
+    if images.ndim != 3 or images.shape[0] < 2:
+        raise ValueError(f"images must be a (T, H, W) sequence with T >= 2 frames, got shape {images.shape}.")
+    if np.shape(labels) != images.shape[1:]:
+        raise ValueError(f"labels must be one (H, W) label image for all frames, shape {images.shape[1:]}; got {np.shape(labels)}.")
+    images, labels = check_inputs(images, np.broadcast_to(labels, images.shape))
+    labels = labels[0]
+    num_sites = int(np.prod(lattice.shape))
+    present = np.unique(labels[labels > 0])
+    if labels.max() > num_sites or len(present) != num_sites:
+        raise ValueError(
+            f"The label image must hold exactly one label per lattice site (1 .. {num_sites}); it "
+            f"holds {len(present)} labels up to {int(labels.max())}."
+        )
+    if lattice.num_neighbours != 8:
+        raise ValueError("learn_rule_from_images learns Life-like rules on a Moore (8-neighbour) lattice.")
+    if int(restarts) < 1:
+        raise ValueError(f"restarts must be at least 1, got {restarts}.")
+    if encoder is None:
+        starts = [
+            Encoder(KINDS, features=(8, 16), head_hidden=16, rngs=nnx.Rngs(int(jax.random.randint(jax.random.fold_in(key, i), (), 0, 2**30))))
+            for i in range(int(restarts))
+        ]
+    elif tuple(encoder.kinds) != KINDS:
+        raise ValueError(f"The encoder's kinds are {encoder.kinds}; learn_rule_from_images needs {KINDS}.")
+    else:
+        starts = [encoder]
+    t = images.shape[0]
+    x = jnp.asarray(images, jnp.float32)
+    lab = jnp.broadcast_to(jnp.asarray(labels, jnp.int32), x.shape)
+    num_steps = int(num_steps)
+
+    def on_probability(m):
+        logits = m(x, lab, num_labels=num_sites + 1)[:, 1:]
+        p = jax.nn.sigmoid(logits[..., 1] - logits[..., 0])
+        return p.reshape((t,) + lattice.shape)
+
+    def loss_fn(m, step, k):
+        p = on_probability(m)
+        table, _ = _evidence_table(p, lattice)
+        pred = jnp.clip(jax.vmap(lambda q: life_like_expectation(table, lattice, q))(p[:-1]), 1e-6, 1 - 1e-6)
+        target = p[1:]
+        cross = -(target * jnp.log(pred) + (1 - target) * jnp.log(1 - pred))
+        temporal = jnp.mean(cross - _entropy(target))
+        info = jnp.mean(_entropy(p)) - _entropy(jnp.mean(p))
+        # The rule term is brought in gradually: first the two kinds separate, then the rule
+        # corrects the cells that the image alone leaves ambiguous.
+        ramp = jnp.clip(step / (0.5 * num_steps), 0.0, 1.0) * rule_weight
+        return ramp * temporal + entropy_weight * info, {"temporal": temporal, "info": info}
+
+    runs = [
+        train(start, loss_fn, list(range(num_steps)), num_steps=num_steps, key=jax.random.fold_in(key, 1000 + i),
+              optimizer=optax.adam(learning_rate), progress=progress)
+        for i, start in enumerate(starts)
+    ]
+    result = min(runs, key=lambda r: float(np.mean(r.loss_history[-10:])))
+    trained = result.encoder
+    probs = np.asarray(on_probability(trained))
+    states = (probs > 0.5).astype(np.int32)
+    rule = _evidence_rule(states, lattice)
+    flipped_rule = _evidence_rule(1 - states, lattice)
+    # Unlabelled kinds are only known up to a swap; "on" is the labelling whose rule has no
+    # birth on an empty neighbourhood (B0), or else the sparser one.
+    if (rule.startswith("B0") and not flipped_rule.startswith("B0")) or (
+        rule.startswith("B0") == flipped_rule.startswith("B0") and states.mean() > 0.5
+    ):
+        states, probs, rule = 1 - states, 1 - probs, flipped_rule
+        swapped = True
+    else:
+        swapped = False
+    table, _ = _evidence_table(jnp.asarray(probs), lattice)
+    return PerceptionResult(
+        encoder=trained,
+        states=states,
+        probabilities=probs,
+        rule=rule,
+        table=np.asarray(table),
+        loss_history=result.loss_history,
+        swapped=swapped,
+    )

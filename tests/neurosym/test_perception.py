@@ -1,0 +1,73 @@
+import jax
+import numpy as np
+import pytest
+
+import automata
+from neurosym.perception import learn_rule_from_images, render_life_movie
+from neurosym.synthetic import FOUNDERS, marker_profiles, simulate_embryo
+
+
+def test_life_movie_frames_follow_the_rule():
+    lat = automata.Lattice((8, 8))
+    movie = render_life_movie(jax.random.key(0), lat, "B3/S23", num_steps=3, site_pixels=6)
+    assert movie.images.shape == (4, 48, 48) and movie.states.shape == (4, 8, 8)
+    for a, b in zip(movie.states[:-1], movie.states[1:]):
+        nxt = automata.step(automata.LIFE, lat, automata.LatticeState(x=a[..., None].astype(np.uint8)), key=jax.random.key(0))
+        np.testing.assert_array_equal(np.asarray(nxt.x[..., 0]), b)
+    # "on" cells are brighter than "off" cells
+    means = [movie.images[0][movie.labels == l + 1].mean() for l in range(64)]
+    on = movie.states[0].reshape(-1).astype(bool)
+    assert np.mean(np.asarray(means)[on]) > np.mean(np.asarray(means)[~on]) + 0.1
+
+
+@pytest.mark.slow
+def test_states_and_rule_learned_without_labels():
+    lat = automata.Lattice((12, 12))
+    movie = render_life_movie(jax.random.key(1), lat, "B3/S23", num_steps=6, site_pixels=6)
+    result = learn_rule_from_images(movie.images, movie.labels, lat, key=jax.random.key(2), num_steps=250, restarts=1)
+    accuracy = (result.states == movie.states).mean()
+    assert accuracy > 0.97
+    assert result.rule == "B3/S23"
+    assert result.table.shape == (2, 9)
+    assert result.loss_history.shape == (250,)
+
+
+def test_perception_errors():
+    lat = automata.Lattice((4, 4))
+    movie = render_life_movie(jax.random.key(0), lat, "B3/S23", num_steps=2, site_pixels=4)
+    with pytest.raises(ValueError, match="T >= 2 frames"):
+        learn_rule_from_images(movie.images[:1], movie.labels, lat, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="one \\(H, W\\) label image for all frames"):
+        learn_rule_from_images(movie.images, movie.labels[:-1], lat, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="exactly one label per lattice site"):
+        learn_rule_from_images(movie.images, np.minimum(movie.labels, 3), lat, key=jax.random.key(0))
+    bad = movie.images.copy()
+    bad[1, 2, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        learn_rule_from_images(bad, movie.labels, lat, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="restarts must be at least 1"):
+        learn_rule_from_images(movie.images, movie.labels, lat, key=jax.random.key(0), restarts=0)
+    with pytest.raises(ValueError, match="2D lattices"):
+        render_life_movie(jax.random.key(0), automata.Lattice((4, 4, 4)), "B3/S23", num_steps=1)
+
+
+def test_synthetic_embryo_is_consistent():
+    e = simulate_embryo(jax.random.key(3), lattice_shape=(12, 12), num_cells=24)
+    present = e.present
+    assert present.sum() >= 24
+    labels_in_image = set(np.unique(e.labels)) - {0}
+    assert labels_in_image == set(np.flatnonzero(present))
+    assert set(e.kinds[present]) <= set(range(len(FOUNDERS)))
+    # every founder lineage but the late P4 is there by 24 cells
+    assert {FOUNDERS[k] for k in e.kinds[present]} >= {"AB", "MS", "E", "C"}
+    # contacts are symmetric and only between cells
+    for i in np.flatnonzero(present):
+        for j in e.neighbours[i][e.neighbours[i] >= 0]:
+            assert present[j] and i in e.neighbours[j]
+    assert np.isnan(e.expression[~present]).all() and np.isfinite(e.expression[present]).all()
+    # each cell's own marker is its highest expression on average
+    own = e.expression[present, e.kinds[present]]
+    assert own.mean() > np.nanmean(e.expression[present]) + 0.3
+    assert marker_profiles(("a", "b")) == {"a": {"a-marker": 1.0, "b-marker": 0.0}, "b": {"a-marker": 0.0, "b-marker": 1.0}}
+    with pytest.raises(ValueError, match="do not fit comfortably"):
+        simulate_embryo(jax.random.key(0), lattice_shape=(4, 4), num_cells=40)
