@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib.metadata
-import json
 import math
 import os
 import platform as host_platform

@@ -51,7 +51,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib.metadata
-import json
 import os
 import platform as host_platform
 import sys

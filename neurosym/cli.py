@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import pathlib
 import sys
-import tempfile
 import time
+from neurosym.files import atomic_path
 
 DEFAULT_OUT = pathlib.Path("neurosym-out")
 
@@ -34,16 +33,9 @@ def write_json(path, data, *, default=None) -> pathlib.Path:
     scalars.
     """
     path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2, sort_keys=True, default=default)
-            f.write("\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
+        json.dump(data, f, indent=2, sort_keys=True, default=default)
+        f.write("\n")
     return path
 
 
@@ -272,7 +264,7 @@ def simulate_command(args, log=print) -> dict:
 
     import automata
     from neurosym import plots
-    from rules.division import CellCycle, DifferentiationTable, DivisionModel, Shove, c_elegans_founders, simulate
+    from rules.division import CellCycle, DivisionModel, Shove, c_elegans_founders, simulate
     from rules.lineage import lineage_graph
     from rules.population import Population
 

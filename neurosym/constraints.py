@@ -23,7 +23,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Sequence
 
 import jax
 import jax.numpy as jnp

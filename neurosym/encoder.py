@@ -26,8 +26,6 @@ Example:
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -37,6 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
+from neurosym.files import atomic_path
 
 __all__ = [
     "Encoder",
@@ -410,15 +409,8 @@ def save_weights(encoder: Encoder, path, *, note: str = "") -> Path:
     arrays = {"/".join(str(getattr(k, "key", getattr(k, "idx", k))) for k in kp): np.asarray(v) for kp, v in flat}
     meta = dict(version=WEIGHTS_VERSION, config=encoder.config, note=note)
     arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, **arrays)
     return path
 
 

@@ -74,7 +74,6 @@ import json
 import math
 import operator
 import os
-import tempfile
 import time
 import warnings
 import zipfile
@@ -89,6 +88,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from automata import relax
 from neurosym.progress import Progress
+from neurosym.files import atomic_path
 
 __all__ = [
     "ESTIMATORS",
@@ -627,20 +627,9 @@ def _save_checkpoint(path: str, state: _State, history: dict, init_params, meta:
         arrays[f"history_{name}"] = np.asarray(values, np.float64)
     meta = dict(meta, version=_CHECKPOINT_VERSION, state=_signature(state), init=_signature(init_params))
     arrays["meta"] = np.array(json.dumps(meta))
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    # Write next to the target and rename: a reader sees the old file or the new one, never half.
-    fd, tmp = tempfile.mkstemp(prefix=".fit-checkpoint-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    # Written next to the target and renamed: a reader sees the old file or the new one.
+    with atomic_path(path, fsync=True) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)
 
 
 def _load_checkpoint(path: str) -> tuple[dict, dict]:

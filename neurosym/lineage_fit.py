@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from typing import Any
 
 import jax
 import jax.numpy as jnp

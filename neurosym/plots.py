@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import pathlib
-import tempfile
 from typing import Sequence
 
 import matplotlib
@@ -14,6 +13,7 @@ if os.environ.get("MPLBACKEND") is None and not os.environ.get("DISPLAY"):
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from neurosym.files import atomic_path
 
 
 def to_image(x) -> np.ndarray:
@@ -73,15 +73,10 @@ def curve(xs, ys, *, xlabel, ylabel, title=None, logy=False, label=None, ax=None
 def save(fig, path) -> pathlib.Path:
     """Write a figure atomically (a reader never sees a half-written file) and close it."""
     path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=path.suffix, dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=110, format=path.suffix.lstrip(".") or None)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
         plt.close(fig)
     return path
 

@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from automata.lattice import Lattice
-from rules.division import C_ELEGANS_FOUNDERS, CellCycle, DivisionModel, Shove, c_elegans_founders, simulate
+from rules.division import CellCycle, DivisionModel, Shove, c_elegans_founders, simulate
 from rules.population import Population
 from neurosym.render import Microscope, population_labels, render
 
