@@ -150,3 +150,35 @@ def test_bad_inputs_are_named():
         check_inputs(np.zeros((8, 8)), np.full((8, 8), 0.5))
     with pytest.raises(ValueError, match="must be >= 0"):
         check_inputs(np.zeros((8, 8)), -np.ones((8, 8), int))
+
+
+def test_pretrained_weights_ship_and_load():
+    names = enc_mod.pretrained_names()
+    assert {"nuclei2d", "membrane2d"} <= set(names)
+    for name in names:
+        model = enc_mod.load_pretrained(name)
+        assert isinstance(model, Encoder) and model.kinds == ("low", "mid", "high")
+
+
+def test_pretrained_nuclei_encoder_reads_stain_levels_on_a_new_microscope():
+    from neurosym.render import Microscope, render_dataset
+
+    model = enc_mod.load_pretrained("nuclei2d")
+    scope = Microscope.sample(jax.random.key(123), base=Microscope.nuclei(3))
+    images, labels, kinds = render_dataset(jax.random.key(7), 4, shape=(8, 8), site_pixels=8, microscope=scope, augment=False)
+    logits = model(images, labels, num_labels=65)
+    # chance is 1/3; the pre-trained body reads the stain under an instrument it never saw
+    assert float(cell_accuracy(logits, kinds, kinds >= 0)) > 0.6
+
+
+def test_with_kinds_keeps_the_body_and_pretrain_runs():
+    from neurosym.pretrain import pretrain, with_kinds
+
+    result = pretrain("membrane", num_steps=3, key=jax.random.key(0), batch=2, lattice_shape=(4, 4), features=(4, 8))
+    assert result.loss_history.shape == (3,) and result.encoder.kinds == ("low", "mid", "high")
+    new = with_kinds(result.encoder, ("a", "b"), rngs=nnx.Rngs(5))
+    image, labels, _ = _blocks(jax.random.key(0), batch=1, size=32, cell=8)
+    np.testing.assert_allclose(new.pixel_features(image), result.encoder.pixel_features(image), rtol=1e-6)
+    assert new(image, labels, num_labels=17).shape == (1, 17, 2)
+    with pytest.raises(ValueError, match="style must be 'nuclei' or 'membrane'"):
+        pretrain("brightfield", num_steps=1, key=jax.random.key(0))
