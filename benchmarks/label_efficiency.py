@@ -6,11 +6,13 @@ which the six founder kinds differ only moderately in brightness and texture; ea
 noisy marker-gene expression vector, one marker per founder, noise sd 0.6). 8 training embryos,
 8 test embryos.
 
-Conditions, each trained from the same initial encoder for the same number of steps:
+Conditions, each trained from the same initial encoder (by default the shipped pre-trained
+`nuclei2d` body with a new six-kind head; `--init scratch` for random weights) for the same
+number of steps:
   labels only     cross-entropy on N randomly chosen labelled training cells;
-  labels + rules  the same, plus on ALL training cells (labelled or not): the gene-expression
-                  prior (`rules.GeneExpressionPrior` built from the marker profiles, KL term) and
-                  the fuzzy-logic rule "a founder clone is contiguous", Implies(X, AtLeast(1, X))
+  labels + rules  the same, plus the gene-expression prior (`rules.GeneExpressionPrior` built
+                  from the marker profiles, KL term) on the unlabelled training cells, and on all
+                  training cells the fuzzy-logic rule "a founder clone is contiguous", Implies(X, AtLeast(1, X))
                   for X in AB, MS, E, C, D, on the contact graph.
 
 Reported for each N: concept accuracy (the fraction of test cells whose predicted kind is the
@@ -47,7 +49,8 @@ from flax import nnx
 
 from neurosym.cli import write_json
 from neurosym.constraints import logic_loss, prior_loss
-from neurosym.encoder import Encoder, cell_cross_entropy, train
+from neurosym.encoder import Encoder, cell_cross_entropy, load_pretrained, train
+from neurosym.pretrain import with_kinds
 from neurosym.render import Microscope
 from neurosym.synthetic import FOUNDERS, marker_profiles, simulate_embryo
 from rules.logic import Constraint
@@ -102,7 +105,9 @@ def fit(init, data, labelled, *, with_rules, prior, num_steps, key, rule_weight,
             loss = loss + ce
             aux["ce"] = ce
         if with_rules:
-            pr = jnp.mean(jax.vmap(lambda l, x, m: prior_loss(prior, l, x, FOUNDERS, mask=m))(logits, data["expression"], data["present"]))
+            # The prior speaks for the cells without labels; a label overrides it.
+            free = data["present"] if labelled is None else data["present"] & ~labelled
+            pr = jnp.mean(jax.vmap(lambda l, x, m: prior_loss(prior, l, x, FOUNDERS, mask=m))(logits, data["expression"], free))
             rl = rule_loss(logits, data)
             loss = loss + prior_weight * pr + rule_weight * rl
             aux.update(prior=pr, rule=rl)
@@ -119,6 +124,8 @@ def main(argv=None) -> int:
     p.add_argument("--budgets", type=str, default=None, help="comma-separated numbers of labelled cells")
     p.add_argument("--rule-weight", type=float, default=1.0)
     p.add_argument("--prior-weight", type=float, default=1.0)
+    p.add_argument("--init", choices=("pretrained", "scratch"), default="pretrained",
+                   help="start from the shipped nuclei2d body with a new head, or from random weights")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None)
     args = p.parse_args(argv)
@@ -140,7 +147,10 @@ def main(argv=None) -> int:
     cells = np.argwhere(present)
     rng = np.random.default_rng(args.seed)
     order = rng.permutation(len(cells))
-    init = Encoder(FOUNDERS, features=(8, 16), head_hidden=16, rngs=nnx.Rngs(args.seed))
+    if args.init == "pretrained":
+        init = with_kinds(load_pretrained("nuclei2d"), FOUNDERS, rngs=nnx.Rngs(args.seed))
+    else:
+        init = Encoder(FOUNDERS, features=(8, 16), head_hidden=16, rngs=nnx.Rngs(args.seed))
     prior_acc = float((np.asarray(jnp.argmax(prior.log_prob(test_data["expression"]), -1)) == np.asarray(test_data["kinds"]))[np.asarray(test_data["present"])].mean())
     print(f"the expression prior alone (not an image model) labels {prior_acc:.3f} of test cells", flush=True)
     rows = []
@@ -200,7 +210,7 @@ def main(argv=None) -> int:
         "platform": jax.default_backend(), "device": getattr(dev, "device_kind", str(dev)),
         "host_cpus": os.cpu_count(), "host": host_platform.platform(), "python": sys.version.split()[0],
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "argv": sys.argv[1:] if argv is None else list(argv), "steps": steps, "embryos": n_emb,
+        "argv": sys.argv[1:] if argv is None else list(argv), "steps": steps, "embryos": n_emb, "init": args.init,
         "new_microscope": {k: float(np.asarray(v)) for k, v in vars(new_scope).items() if k in ("blur", "noise", "gain", "background", "drift", "poisson")},
         "expression_prior_alone_accuracy": prior_acc,
         "seconds": time.perf_counter() - t0,
