@@ -278,6 +278,8 @@ class LifeLikeFit:
       agreement: fraction of all observed site transitions the recovered rule reproduces.
       neighbourhood: `"moore"` or `"von_neumann"`.
       min_evidence: votes an entry needed to count as observed.
+      noise: the bit-flip rate the noise-aware decoder assumed (estimated with `noise="auto"`);
+        0 for plain majority voting.
 
     Example:
       >>> import numpy as np
@@ -295,6 +297,7 @@ class LifeLikeFit:
     agreement: float
     neighbourhood: str = "moore"
     min_evidence: int = 1
+    noise: float = 0.0
 
     def __str__(self) -> str:
         return self.rule
@@ -304,11 +307,13 @@ class LifeLikeFit:
         return LifeLike(self.rule)
 
 
-def _fit_from_evidence(evidence: np.ndarray, min_evidence: int, neighbourhood: str) -> LifeLikeFit:
+def _fit_from_evidence(
+    evidence: np.ndarray, min_evidence: int, neighbourhood: str, table: np.ndarray | None = None, noise: float = 0.0
+) -> LifeLikeFit:
     total = evidence.sum(-1)
     observed = total >= min_evidence
     # Ties and unobserved entries are read as "not in the rule" (the sparser rule).
-    alive = observed & (evidence[..., 1] > evidence[..., 0])
+    alive = observed & ((evidence[..., 1] > evidence[..., 0]) if table is None else table.astype(bool))
     k = evidence.shape[1] - 1
     birth = tuple(n for n in range(k + 1) if alive[0, n])
     survive = tuple(n for n in range(k + 1) if alive[1, n])
@@ -320,8 +325,68 @@ def _fit_from_evidence(evidence: np.ndarray, min_evidence: int, neighbourhood: s
     return LifeLikeFit(
         rule=format_rule(birth, survive), birth=birth, survive=survive, evidence=evidence,
         confidence=confidence, unobserved=unobserved, agreement=agreement,
-        neighbourhood=neighbourhood, min_evidence=min_evidence,
+        neighbourhood=neighbourhood, min_evidence=min_evidence, noise=float(noise),
     )
+
+
+#: Flip rates tried for each board when `recover_life_like` estimates the noise (`noise="auto"`).
+NOISE_GRID = (0.0, 0.01, 0.02, 0.05, 0.1)
+
+
+def _binomial_pmf(n: int, p: float) -> np.ndarray:
+    return np.array([math.comb(n, j) * p**j * (1 - p) ** (n - j) for j in range(n + 1)])
+
+
+def _true_given_observed(eps: float, density: float, k: int) -> np.ndarray:
+    """`M[c', n', c, n] = P(true centre c, true count n | observed c', n')` under independent
+    flips at rate `eps` of a board whose sites are alive independently with probability `density`.
+    """
+    m = np.zeros((2, k + 1, 2, k + 1))
+    if eps <= 0:
+        for c in range(2):
+            m[c, :, c, :] = np.eye(k + 1)
+        return m
+    # posterior that an observed-alive site is truly dead, and an observed-dead one truly alive
+    q1 = eps * (1 - density) / (eps * (1 - density) + (1 - eps) * density)
+    q0 = eps * density / (eps * density + (1 - eps) * (1 - density))
+    for cp in range(2):
+        centre = (1 - q0, q0) if cp == 0 else (q1, 1 - q1)
+        for n_obs in range(k + 1):
+            dist = np.convolve(_binomial_pmf(n_obs, 1 - q1), _binomial_pmf(k - n_obs, q0))
+            for c in range(2):
+                m[cp, n_obs, c, :] = centre[c] * dist
+    return m
+
+
+def _map_table(votes, densities, eps_in: float, eps_out: float, penalty: float) -> tuple[np.ndarray, float]:
+    """Coordinate ascent on `log P(votes | table, flips) - penalty * (entries in the rule)`.
+
+    `votes` is `(num_pairs, 2, k + 1, 2)`; each pair has its own board density.
+    """
+    k = votes.shape[2] - 1
+    ms = np.stack([_true_given_observed(eps_in, d, k) for d in densities])
+
+    def objective(table):
+        p_next = (1 - eps_out) * table + eps_out * (1 - table)
+        p = np.clip(np.einsum("pabcn,cn->pab", ms, p_next), 1e-12, 1 - 1e-12)
+        return float((votes[..., 1] * np.log(p) + votes[..., 0] * np.log1p(-p)).sum()) - penalty * table.sum()
+
+    total = votes.sum(0)
+    best = None
+    for start in ((total[..., 1] > total[..., 0]).astype(float), np.zeros(total.shape[:2])):
+        table, value = start, objective(start)
+        improved = True
+        while improved:
+            improved = False
+            for idx in np.ndindex(*table.shape):
+                trial = table.copy()
+                trial[idx] = 1 - trial[idx]
+                v = objective(trial)
+                if v > value + 1e-9:
+                    table, value, improved = trial, v, True
+        if best is None or value > best[1]:
+            best = (table, value)
+    return best
 
 
 def recover_life_like(
@@ -330,6 +395,8 @@ def recover_life_like(
     min_evidence: int = 1,
     boundary: str = "wrap",
     neighbourhood: str = "moore",
+    noise: float | str = "auto",
+    penalty: float = 3.0,
 ) -> LifeLikeFit:
     """The Life-like B/S rule that best explains observed binary transitions.
 
@@ -340,8 +407,19 @@ def recover_life_like(
     entry has enough votes. Flips in the output board only add minority votes. Flips in
     `board_t` also move sites to a neighbouring count, which can outvote an entry whose
     neighbouring counts are much more common (for Life on a sparse board, S4 gets the votes of
-    S3 sites with one flipped neighbour); more pairs, or boards of other densities, help. Measured
-    rates are in `benchmarks/explain.py`.
+    S3 sites with one flipped neighbour); more pairs, or boards of other densities, help.
+
+    The noise-aware decoder (default, `noise="auto"`) removes that bias. It models independent
+    bit flips at rate `eps_in` on `board_t` and `eps_out` on `board_t_plus_1`: an observed site
+    with centre `c'` and `n'` live neighbours was truly `(c, n)` with a probability that follows
+    from `eps_in` and the board's density (each observed neighbour is truly the other state with
+    a Bayes posterior, so the true count is a sum of two binomials), and its observed next state
+    is the rule's, flipped with probability `eps_out`. The table maximises the log-likelihood of
+    all votes minus `penalty` nats per entry in the rule (a prior for sparser rules, which keeps
+    rarely seen entries out unless their evidence is clear), by coordinate ascent from the
+    majority table and from the empty rule; the two rates are the best pair from `NOISE_GRID`
+    (or both the given rate). With `noise=0` this is majority voting.
+    Measured rates are in `benchmarks/explain.py`.
 
     Args:
       pairs: a list of `(board_t, board_t_plus_1)` pairs of binary `(H, W)` boards (numpy or
@@ -351,6 +429,10 @@ def recover_life_like(
       boundary: `"wrap"` (a torus, default), `"fixed"` (dead sites beyond the edge) or
         `"reflect"`, as in `automata.Lattice`.
       neighbourhood: `"moore"` (8 neighbours, default) or `"von_neumann"` (4).
+      noise: `"auto"` (estimate the flip rate), a flip rate in [0, 0.5), or 0 / None for plain
+        majority voting.
+      penalty: nats of evidence an entry must add to the likelihood to be in the rule
+        (noise-aware decoder only), >= 0.
 
     Returns:
       a `LifeLikeFit`; `str(fit)` is the rule string.
@@ -370,11 +452,37 @@ def recover_life_like(
     offsets = _offsets(neighbourhood, owner)
     k = len(offsets)
     pairs = _as_pairs(pairs, owner, num_states=2)
-    votes = np.zeros(2 * (k + 1) * 2, np.int64)
+    if noise is None:
+        noise = 0.0
+    if isinstance(noise, str):
+        if noise != "auto":
+            raise ValueError(f"{owner}: noise must be 'auto', a flip rate in [0, 0.5) or None, got {noise!r}.")
+        grid = NOISE_GRID
+    else:
+        eps = float(noise)
+        if not 0 <= eps < 0.5:
+            raise ValueError(f"{owner}: noise must be 'auto', a flip rate in [0, 0.5) or None, got {noise!r}.")
+        grid = (eps,)
+    rates = [(a, b) for a in grid for b in grid] if len(grid) > 1 else [(grid[0], grid[0])]
+    penalty = float(penalty)
+    if not (np.isfinite(penalty) and penalty >= 0):
+        raise ValueError(f"{owner}: penalty must be a finite number of nats >= 0, got {penalty!r}.")
+    per_pair, densities = [], []
     for a, b in pairs:
         n = _neighbour_stack(a, offsets, boundary).sum(0)
-        votes += np.bincount(((a * (k + 1) + n) * 2 + b).ravel(), minlength=votes.size)
-    return _fit_from_evidence(votes.reshape(2, k + 1, 2), min_evidence, neighbourhood)
+        per_pair.append(np.bincount(((a * (k + 1) + n) * 2 + b).ravel(), minlength=2 * (k + 1) * 2))
+        densities.append(float(a.mean()))
+    per_pair = np.stack(per_pair).reshape(-1, 2, k + 1, 2)
+    votes = per_pair.sum(0)
+    if grid == (0.0,):
+        return _fit_from_evidence(votes, min_evidence, neighbourhood)
+    best = None
+    for eps_in, eps_out in rates:
+        dens = [float(np.clip((d - eps_in) / (1 - 2 * eps_in), 1e-3, 1 - 1e-3)) for d in densities]
+        table, value = _map_table(per_pair.astype(float), dens, eps_in, eps_out, penalty)
+        if best is None or value > best[1]:
+            best = (table, value, max(eps_in, eps_out))
+    return _fit_from_evidence(votes, min_evidence, neighbourhood, table=best[0], noise=best[2])
 
 
 # ============================================================================ rule tables

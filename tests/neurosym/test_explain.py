@@ -483,3 +483,39 @@ def test_attribute_errors():
 def test_docstring_examples():
     failures, attempted = doctest.testmod(explain_module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert attempted > 30 and failures == 0
+
+
+def _noisy_life_pair(rng, density, flip=0.05):
+    a = (rng.random((64, 64)) < density).astype(np.int64)
+    n = sum(np.roll(a, (dy, dx), (0, 1)) for dy in (-1, 0, 1) for dx in (-1, 0, 1)) - a
+    b = ((n == 3) | ((a == 1) & (n == 2))).astype(np.int64)
+    return a ^ (rng.random(a.shape) < flip), b ^ (rng.random(b.shape) < flip)
+
+
+def test_noise_aware_decoder_beats_majority_on_noisy_boards():
+    rng = np.random.default_rng(11)
+    pairs = [_noisy_life_pair(rng, d) for d in np.linspace(0.2, 0.6, 12)]
+    noise_aware = [recover_life_like([p]) for p in pairs]
+    majority = [recover_life_like([p], noise=None) for p in pairs]
+    assert all(f.rule == "B3/S23" for f in noise_aware)
+    assert all(0.02 <= f.noise <= 0.1 for f in noise_aware)
+    # majority voting is the noise=0 decoder; flips in board_t bias it (one of these 12 fails)
+    assert sum(f.rule == "B3/S23" for f in majority) < len(pairs)
+    assert all(f.noise == 0.0 for f in majority)
+
+
+def test_noise_aware_decoder_on_clean_boards_is_exact_and_matches_majority():
+    rng = np.random.default_rng(12)
+    a = (rng.random((32, 32)) < 0.4).astype(np.int64)
+    n = sum(np.roll(a, (dy, dx), (0, 1)) for dy in (-1, 0, 1) for dx in (-1, 0, 1)) - a
+    b = ((n == 3) | (n == 6) | ((a == 1) & (n == 2))).astype(np.int64)
+    auto = recover_life_like([(a, b)])
+    plain = recover_life_like([(a, b)], noise=0)
+    assert auto.rule == plain.rule
+    assert auto.noise == 0.0
+    with pytest.raises(ValueError, match="noise must be 'auto', a flip rate"):
+        recover_life_like([(a, b)], noise=0.7)
+    with pytest.raises(ValueError, match="noise must be 'auto', a flip rate"):
+        recover_life_like([(a, b)], noise="guess")
+    with pytest.raises(ValueError, match="penalty must be a finite number of nats"):
+        recover_life_like([(a, b)], penalty=-1)
