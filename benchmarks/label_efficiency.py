@@ -95,6 +95,14 @@ def evaluate(model, data, num_labels):
     return acc, crisp_satisfaction(pred, data)
 
 
+def balanced_accuracy(model, data, num_labels) -> float:
+    """Mean over kinds of the fraction of that kind's test cells predicted right."""
+    logits = model(data["image"], data["labels"], num_labels=num_labels)
+    pred = np.asarray(jnp.argmax(logits, -1))[np.asarray(data["present"])]
+    true = np.asarray(data["kinds"])[np.asarray(data["present"])]
+    return float(np.mean([(pred[true == k] == k).mean() for k in np.unique(true)]))
+
+
 def fit(init, data, labelled, *, with_rules, prior, num_steps, key, rule_weight, prior_weight, num_labels, supervised=True):
     def loss_fn(model, batch, k):
         logits = model(data["image"], data["labels"], num_labels=num_labels)
@@ -143,6 +151,18 @@ def main(argv=None) -> int:
     print(f"data: {n_emb} + {n_emb} embryos, {int(train_data['present'].sum())} training cells, "
           f"{time.perf_counter() - t0:.0f} s", flush=True)
     prior = GeneExpressionPrior.from_table(marker_profiles(FOUNDERS), std=0.6)
+    # Kind frequencies are not uniform (AB is most of the embryo): estimate them from the
+    # unlabelled training expression by EM on the mixture weights, then use them as the prior's
+    # kind prior.
+    expr = np.asarray(train_data["expression"])[np.asarray(train_data["present"])]
+    loglik = np.asarray(prior.log_likelihood(jnp.asarray(expr)))
+    weights = np.full(len(FOUNDERS), 1 / len(FOUNDERS))
+    for _ in range(200):
+        post = np.exp(loglik + np.log(weights) - (loglik + np.log(weights)).max(1, keepdims=True))
+        post /= post.sum(1, keepdims=True)
+        weights = post.mean(0)
+    prior = prior.replace(log_kind_prior=jnp.asarray(np.log(np.maximum(weights, 1e-6)), jnp.float32))
+    print("kind frequencies estimated from unlabelled expression:", dict(zip(FOUNDERS, np.round(weights, 3))), flush=True)
     present = np.asarray(train_data["present"])
     cells = np.argwhere(present)
     rng = np.random.default_rng(args.seed)
@@ -151,6 +171,9 @@ def main(argv=None) -> int:
         init = with_kinds(load_pretrained("nuclei2d"), FOUNDERS, rngs=nnx.Rngs(args.seed))
     else:
         init = Encoder(FOUNDERS, features=(8, 16), head_hidden=16, rngs=nnx.Rngs(args.seed))
+    counts = np.bincount(np.asarray(test_data["kinds"])[np.asarray(test_data["present"])], minlength=len(FOUNDERS))
+    majority_acc = float(counts.max() / counts.sum())
+    print(f"majority class ({FOUNDERS[int(counts.argmax())]}) on test cells: {majority_acc:.3f}", flush=True)
     prior_acc = float((np.asarray(jnp.argmax(prior.log_prob(test_data["expression"]), -1)) == np.asarray(test_data["kinds"]))[np.asarray(test_data["present"])].mean())
     print(f"the expression prior alone (not an image model) labels {prior_acc:.3f} of test cells", flush=True)
     rows = []
@@ -168,6 +191,7 @@ def main(argv=None) -> int:
             acc, sat = evaluate(model, test_data, num_labels)
             acc_new, sat_new = evaluate(model, new_data, num_labels)
             row = dict(labels=n, rules=with_rules, accuracy=acc, rule_satisfaction=sat,
+                       balanced_accuracy=balanced_accuracy(model, test_data, num_labels),
                        accuracy_new_microscope=acc_new, rule_satisfaction_new_microscope=sat_new)
             if with_rules:
                 adapted = fit(model, new_data, None, with_rules=True, prior=prior, num_steps=max(steps // 3, 20),
@@ -176,7 +200,7 @@ def main(argv=None) -> int:
                 row["accuracy_new_microscope_adapted"], row["rule_satisfaction_new_microscope_adapted"] = evaluate(adapted, new_data, num_labels)
             row["seconds"] = time.perf_counter() - t1
             rows.append(row)
-            print(f"labels {n:4d} rules {'on ' if with_rules else 'off'}: accuracy {acc:.3f} (rules satisfied {sat:.3f}); "
+            print(f"labels {n:4d} rules {'on ' if with_rules else 'off'}: accuracy {acc:.3f}, balanced {row['balanced_accuracy']:.3f} (rules satisfied {sat:.3f}); "
                   f"new microscope {acc_new:.3f}"
                   + (f", adapted {row['accuracy_new_microscope_adapted']:.3f}" if with_rules else "")
                   + f"  ({row['seconds']:.0f} s)", flush=True)
@@ -212,7 +236,8 @@ def main(argv=None) -> int:
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "argv": sys.argv[1:] if argv is None else list(argv), "steps": steps, "embryos": n_emb, "init": args.init,
         "new_microscope": {k: float(np.asarray(v)) for k, v in vars(new_scope).items() if k in ("blur", "noise", "gain", "background", "drift", "poisson")},
-        "expression_prior_alone_accuracy": prior_acc,
+        "expression_prior_alone_accuracy": prior_acc, "majority_class_accuracy": majority_acc,
+        "kind_frequencies_em": dict(zip(FOUNDERS, map(float, weights))),
         "seconds": time.perf_counter() - t0,
     }
     out = Path(args.out) if args.out else Path(__file__).resolve().parent / "results" / "label_efficiency.json"

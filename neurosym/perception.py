@@ -166,6 +166,7 @@ def learn_rule_from_images(
     entropy_weight: float = 1.0,
     rule_weight: float = 1.0,
     restarts: int = 2,
+    final_balance: float = 0.25,
     progress: bool = False,
 ) -> PerceptionResult:
     """Train an encoder and a Life-like rule from an unlabelled image sequence.
@@ -181,6 +182,8 @@ def learn_rule_from_images(
       learning_rate: Adam learning rate.
       entropy_weight: weight of the information-maximisation term.
       rule_weight: weight of the temporal-consistency term (0: the image alone decides).
+      final_balance: weight of the kind-balance term (the marginal entropy) once the rule term
+        is fully on; it starts at 1.
       restarts: independent trainings from different initial encoders (ignored when `encoder`
         is given); the one with the lowest final loss is kept. The objective has poor local
         minima (e.g. every cell "off", which any rule without B0 explains), and the loss, which
@@ -219,32 +222,39 @@ def learn_rule_from_images(
     lab = jnp.broadcast_to(jnp.asarray(labels, jnp.int32), x.shape)
     num_steps = int(num_steps)
 
-    def on_probability(m):
+    def on_probability(m, x, lab):
         logits = m(x, lab, num_labels=num_sites + 1)[:, 1:]
         p = jax.nn.sigmoid(logits[..., 1] - logits[..., 0])
         return p.reshape((t,) + lattice.shape)
 
-    def loss_fn(m, step, k):
-        p = on_probability(m)
+    def loss_fn(m, batch, k):
+        # The frames travel as arguments, not as constants of the compiled step: XLA would
+        # otherwise constant-fold the per-label sums over them.
+        x, lab, step = batch
+        p = on_probability(m, x, lab)
         table, _ = _evidence_table(p, lattice)
         pred = jnp.clip(jax.vmap(lambda q: life_like_expectation(table, lattice, q))(p[:-1]), 1e-6, 1 - 1e-6)
         target = p[1:]
         cross = -(target * jnp.log(pred) + (1 - target) * jnp.log(1 - pred))
         temporal = jnp.mean(cross - _entropy(target))
-        info = jnp.mean(_entropy(p)) - _entropy(jnp.mean(p))
+        progress_ = jnp.clip(step / (0.5 * num_steps), 0.0, 1.0)
+        # The push towards using both kinds equally is needed to leave the all-"off" start, but
+        # it biases the split towards 50/50; it is relaxed as the rule takes over.
+        balance = 1.0 - (1.0 - final_balance) * progress_
+        info = jnp.mean(_entropy(p)) - balance * _entropy(jnp.mean(p))
         # The rule term is brought in gradually: first the two kinds separate, then the rule
         # corrects the cells that the image alone leaves ambiguous.
-        ramp = jnp.clip(step / (0.5 * num_steps), 0.0, 1.0) * rule_weight
+        ramp = progress_ * rule_weight
         return ramp * temporal + entropy_weight * info, {"temporal": temporal, "info": info}
 
     runs = [
-        train(start, loss_fn, list(range(num_steps)), num_steps=num_steps, key=jax.random.fold_in(key, 1000 + i),
+        train(start, loss_fn, [(x, lab, jnp.float32(i)) for i in range(num_steps)], num_steps=num_steps, key=jax.random.fold_in(key, 1000 + i),
               optimizer=optax.adam(learning_rate), progress=progress)
         for i, start in enumerate(starts)
     ]
     result = min(runs, key=lambda r: float(np.mean(r.loss_history[-10:])))
     trained = result.encoder
-    probs = np.asarray(on_probability(trained))
+    probs = np.asarray(on_probability(trained, x, lab))
     states = (probs > 0.5).astype(np.int32)
     rule = _evidence_rule(states, lattice)
     flipped_rule = _evidence_rule(1 - states, lattice)
