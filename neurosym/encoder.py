@@ -393,6 +393,11 @@ def train(
 
 
 # -------------------------------------------------------------------------------- weights
+def _weight_name(key_path) -> str:
+    """A weight's path in the model as one string, e.g. `"down/0/conv1/kernel"`."""
+    return "/".join(str(getattr(k, "key", getattr(k, "idx", k))) for k in key_path)
+
+
 def save_weights(encoder: Encoder, path, *, note: str = "") -> Path:
     """Write an encoder's weights, architecture and alphabet to an `.npz` file, atomically.
 
@@ -406,7 +411,7 @@ def save_weights(encoder: Encoder, path, *, note: str = "") -> Path:
         path = path.with_name(path.name + ".npz")
     _, state = nnx.split(encoder)
     flat = jax.tree_util.tree_flatten_with_path(nnx.to_pure_dict(state))[0]
-    arrays = {"/".join(str(getattr(k, "key", getattr(k, "idx", k))) for k in kp): np.asarray(v) for kp, v in flat}
+    arrays = {_weight_name(kp): np.asarray(v) for kp, v in flat}
     meta = dict(version=WEIGHTS_VERSION, config=encoder.config, note=note)
     arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
@@ -449,7 +454,7 @@ def load_weights(path, *, kinds: Sequence[str] | None = None) -> Encoder:
     flat, treedef = jax.tree_util.tree_flatten_with_path(pure)
     leaves = []
     for kp, v in flat:
-        name = "/".join(str(getattr(k, "key", getattr(k, "idx", k))) for k in kp)
+        name = _weight_name(kp)
         if name not in arrays or arrays[name].shape != v.shape:
             raise ValueError(f"{path} does not match the encoder it describes (weight {name!r}); the file is damaged.")
         leaves.append(jnp.asarray(arrays[name]))

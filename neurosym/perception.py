@@ -37,9 +37,10 @@ from flax import nnx
 
 import automata
 from automata.lattice import Lattice
-from automata.lifelike import LifeLike, format_rule
+from automata.lifelike import LifeLike
 from neurosym.constraints import _count_distribution, life_like_expectation
 from neurosym.encoder import Encoder, check_inputs, train
+from neurosym.explain import recover_life_like
 from neurosym.render import Microscope, lattice_labels, render
 
 __all__ = ["LifeMovie", "PerceptionResult", "learn_rule_from_images", "render_life_movie"]
@@ -143,15 +144,8 @@ def _entropy(p):
 
 def _evidence_rule(states: np.ndarray, lattice: Lattice) -> str:
     """Majority-evidence B/S string of a binary state sequence (unobserved entries: not in rule)."""
-    on = np.zeros((2, 9))
-    seen = np.zeros((2, 9))
-    for a, b in zip(states[:-1], states[1:]):
-        n = np.asarray(lattice.neighbour_sum(jnp.asarray(a)))
-        idx = (a.astype(int), n.astype(int))
-        np.add.at(seen, idx, 1)
-        np.add.at(on, idx, b)
-    table = (seen > 0) & (on > seen / 2)
-    return format_rule(tuple(np.flatnonzero(table[0])), tuple(np.flatnonzero(table[1])))
+    pairs = list(zip(states[:-1], states[1:]))
+    return recover_life_like(pairs, boundary=lattice.boundary, noise=None).rule
 
 
 def learn_rule_from_images(
