@@ -3,7 +3,8 @@
 Cell populations on a lattice with a fixed capacity (`Population`), division and death
 (`DivisionModel` with `CellCycle`, hazards, `PayoffHazard`, `Exclusion` or `Shove` placement and
 a `DifferentiationTable`; `simulate` draws a history, `expected_counts` follows the mean-field
-counts), the lineage as a graph (`lineage_graph`, `check_lineage`), sympy rules compiled to JAX
+counts and `expected_divisions` its cycle lengths, which `divisions_by_birth` reads from a run),
+the lineage as a graph (`lineage_graph`, `check_lineage`), sympy rules compiled to JAX
 (`SymbolicExpression`, `SymbolicRule`), fuzzy-logic constraints (`Constraint`, `AtLeast`, ...),
 gene-expression priors (`GeneExpressionPrior`) and event hazards (`payoff_hazard`,
 `event_probability`). Spatial games live in `rules.games` (`rules.games.SpatialGame`, payoff
@@ -33,7 +34,9 @@ from rules.division import (
     PayoffHazard,
     Shove,
     c_elegans_founders,
+    divisions_by_birth,
     expected_counts,
+    expected_divisions,
     simulate,
 )
 from rules.hazard import event_probability, payoff_hazard
@@ -85,7 +88,9 @@ __all__ = [
     "disjunction",
     "evaluate",
     "event_probability",
+    "divisions_by_birth",
     "expected_counts",
+    "expected_divisions",
     "games",
     "hazard",
     "implication",

@@ -866,17 +866,37 @@ def _expected(model, pop, temperature, *, num_steps):
         divisions = jnp.zeros(num_kinds, dtype).at[root_kind].add(root_div) + jnp.sum(coh_div, 0)
         cohort = cohort.at[s].set(divisions @ offspring)
         after = jnp.zeros(num_kinds, dtype).at[root_kind].add(root_mass) + jnp.sum(cohort, 0)
-        rec = (after, jnp.sum(divisions), jnp.sum(root_die) + jnp.sum(coh_die))
+        rec = (after, jnp.sum(divisions), jnp.sum(root_die) + jnp.sum(coh_die), coh_div)
         return (root_mass, log_s, cohort), rec
 
-    _, (count, num_div, num_death) = jax.lax.scan(
+    _, (count, num_div, num_death, by_cohort) = jax.lax.scan(
         body, (root_mass, root_prev, cohort), jnp.arange(num_steps)
     )
     zeros = jnp.zeros(num_steps, dtype)
-    return History(
+    history = History(
         count=count, num_divisions=num_div, num_deaths=num_death, num_blocked=zeros,
         log_prob=zeros, alive=None, t=pop.t + 1 + jnp.arange(num_steps, dtype=jnp.int32),
     )
+    return history, by_cohort
+
+
+def _check_expected(model, population, num_steps, temperature, caller):
+    _check_inputs(model, None, population)
+    num_steps = _check_num_steps(num_steps)
+    t = _concrete(temperature)
+    if t is not None:
+        if t.shape != () or not (np.isfinite(t) and t > 0):
+            raise ValueError(
+                f"temperature must be a positive finite scalar, got {temperature!r}; use a small "
+                "value such as 0.05 for a sharp clock."
+            )
+    if model.external is not None and not hasattr(model.external, "mean_field"):
+        raise TypeError(
+            f"{caller} needs external.mean_field(counts) -> (num_kinds,) hazards, and "
+            f"{type(model.external).__name__} has none. Add a mean_field method (see "
+            "PayoffHazard) or use simulate with the score-function estimator."
+        )
+    return num_steps, jnp.asarray(temperature, _float(population.clock).dtype)
 
 
 def expected_counts(
@@ -923,20 +943,81 @@ def expected_counts(
       ...     return (h.count[-1, 0] - 3.0) ** 2
       >>> g = jax.grad(loss)(12.0)
     """
-    _check_inputs(model, None, population)
+    num_steps, temperature = _check_expected(model, population, num_steps, temperature,
+                                             "expected_counts")
+    return _expected(model, population, temperature, num_steps=num_steps)[0]
+
+
+def expected_divisions(
+    model: DivisionModel,
+    population: Population,
+    *,
+    num_steps: int,
+    temperature=0.1,
+) -> jax.Array:
+    """Expected divisions by step, birth step and kind in the relaxed model of `expected_counts`.
+
+    The mean-field model follows daughters as cohorts born in one step, so it knows the age at
+    which each expected division happens: entry `[s, b, k]` is the expected number of cells of
+    kind `k` born in step `b` that divide in step `s` (zero unless `b < s`). Cells alive at the
+    start are not included (their birth is before the run). Summed over births and kinds it is
+    `expected_counts(...).num_divisions` less the divisions of the starting cells. Compare with
+    `divisions_by_birth` of a simulated or observed population: the two use the same step
+    indices, so cycle-length distributions (`s - b`) can enter a loss next to the counts.
+
+    Args:
+      model: the `DivisionModel`.
+      population: the starting `Population`.
+      num_steps: number of steps (static).
+      temperature: extra spread of the log period, positive (as in `expected_counts`).
+
+    Returns:
+      float array `(num_steps, num_steps, num_kinds)`.
+
+    Example:
+      >>> import automata
+      >>> lat = automata.Lattice((8,))
+      >>> pop = Population.create(lat, [[4]], [0], capacity=4)
+      >>> model = DivisionModel(table=DifferentiationTable.symmetric(1),
+      ...                       cycle=CellCycle(period=5.0, cv=0.1))
+      >>> d = expected_divisions(model, pop, num_steps=12, temperature=0.05)
+      >>> d.shape
+      (12, 12, 1)
+    """
+    num_steps, temperature = _check_expected(model, population, num_steps, temperature,
+                                             "expected_divisions")
+    return _expected(model, population, temperature, num_steps=num_steps)[1]
+
+
+def divisions_by_birth(final: Population, *, start, num_steps: int, num_kinds: int) -> jax.Array:
+    """Divisions by step, birth step and kind of a run, on the layout of `expected_divisions`.
+
+    Reads the birth and division times that a `Population` keeps for every cell (one slot per
+    cell, as `simulate` leaves it): entry `[s, b, k]` counts cells of kind `k` born in step `b`
+    that divided in step `s`, where step `i` ends at time `start + i + 1`. Cells born before the
+    run are left out. Jittable.
+
+    Args:
+      final: the population after the run (e.g. `simulate(...)[0]`).
+      start: the step counter `t` of the population the run started from.
+      num_steps: number of steps of the run (static).
+      num_kinds: number of kinds (static), e.g. `model.num_kinds`.
+
+    Returns:
+      int32 array `(num_steps, num_steps, num_kinds)`.
+    """
     num_steps = _check_num_steps(num_steps)
-    t = _concrete(temperature)
-    if t is not None:
-        if t.shape != () or not (np.isfinite(t) and t > 0):
-            raise ValueError(
-                f"temperature must be a positive finite scalar, got {temperature!r}; use a small "
-                "value such as 0.05 for a sharp clock."
-            )
-    if model.external is not None and not hasattr(model.external, "mean_field"):
-        raise TypeError(
-            f"expected_counts needs external.mean_field(counts) -> (num_kinds,) hazards, and "
-            f"{type(model.external).__name__} has none. Add a mean_field method (see "
-            "PayoffHazard) or use simulate with the score-function estimator."
-        )
-    return _expected(model, population, jnp.asarray(temperature, _float(population.clock).dtype),
-                     num_steps=num_steps)
+    try:
+        k = operator.index(num_kinds)
+    except TypeError as err:
+        raise TypeError(f"num_kinds must be a Python int, got {type(num_kinds).__name__}; pass "
+                        "model.num_kinds.") from err
+    if k < 1:
+        raise ValueError(f"num_kinds must be at least 1, got {k}.")
+    b = final.birth - start - 1
+    s = final.division - start - 1
+    used = jnp.arange(final.capacity) < final.num_cells
+    ok = used & (b >= 0) & (s > b) & (s < num_steps)
+    flat = jnp.where(ok, (s * num_steps + b) * k + final.kind, num_steps * num_steps * k)
+    out = jnp.zeros(num_steps * num_steps * k, jnp.int32).at[flat].add(1, mode="drop")
+    return out.reshape(num_steps, num_steps, k)
