@@ -265,10 +265,13 @@ def temporal_loss(
     return jnp.sum(per * w) / jnp.maximum(jnp.sum(w), 1)
 
 
-def prior_loss(prior: GeneExpressionPrior, logits, expression, kinds: Sequence[str], *, mask=None, genes=None) -> jax.Array:
+def prior_loss(prior: GeneExpressionPrior, logits, expression, kinds: Sequence[str], *, mask=None, genes=None,
+               target: str = "prior") -> jax.Array:
     """KL divergence from a gene-expression prior to the predicted kinds (see `GeneExpressionPrior.loss`).
 
-    The prior's kinds must be the alphabet, in the same order.
+    The prior's kinds must be the alphabet, in the same order. `target="posterior"` uses the
+    posterior of the prediction and the expression as the target (self-training; see
+    `GeneExpressionPrior.loss`) instead of the expression's prior alone.
     """
     if not isinstance(prior, GeneExpressionPrior):
         raise TypeError(f"prior must be a rules.GeneExpressionPrior, got {type(prior).__name__}.")
@@ -278,4 +281,4 @@ def prior_loss(prior: GeneExpressionPrior, logits, expression, kinds: Sequence[s
             f"The prior is over the kinds {prior.kinds} but the alphabet is {kinds}; build the "
             "prior with the alphabet's kinds in the same order."
         )
-    return prior.loss(_check_logits(logits, kinds), expression, genes=genes, mask=mask)
+    return prior.loss(_check_logits(logits, kinds), expression, genes=genes, mask=mask, target=target)

@@ -363,6 +363,7 @@ class GeneExpressionPrior(struct.PyTreeNode):
         genes: Sequence[str] | None = None,
         divergence: str = "kl",
         mask=None,
+        target: str = "prior",
     ) -> jax.Array:
         """Mean divergence between the prior and predicted kind probabilities.
 
@@ -370,6 +371,16 @@ class GeneExpressionPrior(struct.PyTreeNode):
         `"kl"` is `KL(p || q) = sum_k p_k (log p_k - log q_k)`, zero exactly when `q = p`;
         `"cross_entropy"` is `-sum_k p_k log q_k`, which differs by the prior's entropy and has
         the same gradient in `logits`. The prior is a fixed target: no gradient flows into it.
+
+        `target="posterior"` combines the two sources instead of pulling the prediction to the
+        expression alone: the target is `p_k ∝ q_k * exp(log_likelihood(expression))_k` with `q`
+        held fixed (no gradient), the posterior of a model whose kind prior is the current
+        prediction and whose evidence is the expression (the kind-frequency term
+        `log_kind_prior` is not used, since `q` carries it). Minimising it is one EM step of
+        self-training: cells where image and expression agree become confident, and where they
+        disagree the better-supported kind wins. The loss is zero when the expression does not
+        distinguish the kinds `q` holds. Use it when the predictions come from a second source
+        (e.g. an image encoder), so that neither source's errors are copied into the other.
 
         Args:
           logits: `(..., num_kinds)` predicted logits (or log-probabilities).
@@ -383,13 +394,20 @@ class GeneExpressionPrior(struct.PyTreeNode):
         """
         if divergence not in ("kl", "cross_entropy"):
             raise ValueError(f"Unknown divergence {divergence!r}; choose 'kl' or 'cross_entropy'.")
+        if target not in ("prior", "posterior"):
+            raise ValueError(f"Unknown target {target!r}; choose 'prior' or 'posterior'.")
         logits = jnp.asarray(logits)
         if logits.ndim == 0 or logits.shape[-1] != self.num_kinds:
             raise ValueError(
                 f"logits must have the {self.num_kinds} kinds ({', '.join(self.kinds)}) on their "
                 f"last axis; got shape {tuple(logits.shape)}."
             )
-        log_p = jax.lax.stop_gradient(self.log_prob(expression, genes=genes))
+        if target == "prior":
+            log_p = self.log_prob(expression, genes=genes)
+        else:
+            log_p = jax.nn.log_softmax(jax.nn.log_softmax(logits, axis=-1)
+                                       + self.log_likelihood(expression, genes=genes), axis=-1)
+        log_p = jax.lax.stop_gradient(log_p)
         if log_p.shape != logits.shape:
             raise ValueError(
                 f"logits have shape {tuple(logits.shape)} but the expression gives priors of shape "

@@ -130,6 +130,8 @@ def test_prior_loss_checks_the_alphabet():
     expr = jnp.array([[1.0, 0.0], [0.0, 1.0]])
     logits = jax.random.normal(jax.random.key(0), (2, 3))
     assert float(prior_loss(prior, logits, expr, prior.kinds)) >= 0
+    np.testing.assert_allclose(prior_loss(prior, logits, expr, prior.kinds, target="posterior"),
+                               prior.loss(logits, expr, target="posterior"), rtol=1e-6)
     with pytest.raises(ValueError, match="the alphabet is"):
         prior_loss(prior, logits, expr, ("a", "b", "c"))
 

@@ -96,6 +96,30 @@ def test_loss_vanishes_at_the_prior_and_grows_away_from_it():
     assert float(prior.loss(other, cells, mask=jnp.array([False, False, False]))) == 0.0
 
 
+def test_posterior_target_combines_prediction_and_expression():
+    values, rows, labels = replicate_table()
+    prior = GeneExpressionPrior.from_table(values, genes=GENES, rows=rows, labels=labels, std=4.0)
+    cells = MEANS + 2.0 * np.random.default_rng(2).normal(size=MEANS.shape)
+    logits = jax.random.normal(jax.random.key(3), (3, 3))
+    # Target: softmax(log q + log-likelihood), held fixed; the kind-frequency prior is not used.
+    post = jax.nn.softmax(jax.nn.log_softmax(logits) + prior.log_likelihood(cells))
+    log_q = jax.nn.log_softmax(logits)
+    want = jnp.mean(jnp.sum(post * (jnp.log(post) - log_q), -1))
+    got = prior.loss(logits, cells, target="posterior")
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    assert float(got) > 1e-4
+    # The gradient is softmax(logits) - target (the target carries no gradient).
+    g = jax.grad(lambda l: prior.loss(l, cells, target="posterior"))(logits)
+    np.testing.assert_allclose(g, (jax.nn.softmax(logits) - post) / 3, atol=1e-6)
+    # Expression that does not tell the kinds apart (all genes missing) leaves q as its own
+    # target: the loss is zero. The plain prior target is not (it pulls q to the kind prior).
+    missing = np.full_like(cells, np.nan)
+    assert float(prior.loss(logits, missing, target="posterior")) == pytest.approx(0.0, abs=1e-6)
+    assert float(prior.loss(logits, missing)) > 1e-3
+    with pytest.raises(ValueError, match="Unknown target"):
+        prior.loss(logits, cells, target="likelihood")
+
+
 def test_missing_values_are_ignored():
     values, rows, labels = replicate_table()
     prior = GeneExpressionPrior.from_table(values, genes=GENES, rows=rows, labels=labels)
