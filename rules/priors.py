@@ -402,18 +402,17 @@ class GeneExpressionPrior(struct.PyTreeNode):
                 f"logits must have the {self.num_kinds} kinds ({', '.join(self.kinds)}) on their "
                 f"last axis; got shape {tuple(logits.shape)}."
             )
+        log_q = jax.nn.log_softmax(logits, axis=-1)
         if target == "prior":
             log_p = self.log_prob(expression, genes=genes)
         else:
-            log_p = jax.nn.log_softmax(jax.nn.log_softmax(logits, axis=-1)
-                                       + self.log_likelihood(expression, genes=genes), axis=-1)
+            log_p = jax.nn.log_softmax(log_q + self.log_likelihood(expression, genes=genes), axis=-1)
         log_p = jax.lax.stop_gradient(log_p)
         if log_p.shape != logits.shape:
             raise ValueError(
                 f"logits have shape {tuple(logits.shape)} but the expression gives priors of shape "
                 f"{tuple(log_p.shape)}; give one row of logits per cell."
             )
-        log_q = jax.nn.log_softmax(logits, axis=-1)
         p = jnp.exp(log_p)
         per = -jnp.sum(p * log_q, axis=-1)
         if divergence == "kl":
