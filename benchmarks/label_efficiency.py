@@ -37,9 +37,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
-import platform as host_platform
 import sys
 import time
 from pathlib import Path
@@ -50,6 +47,7 @@ import numpy as np
 import optax
 from flax import nnx
 
+from common import label_efficiency, print_label_tables, run_meta
 from neurosym.cli import write_json
 from neurosym.constraints import logic_loss, prior_loss
 from neurosym.encoder import Encoder, cell_cross_entropy, load_pretrained, train
@@ -214,26 +212,8 @@ def main(argv=None) -> int:
                   f"new microscope {acc_new:.3f}"
                   + (f", adapted {row['accuracy_new_microscope_adapted']:.3f}" if with_rules else "")
                   + f"  ({row['seconds']:.0f} s)", flush=True)
-    off = {r["labels"]: r["accuracy"] for r in rows if not r["rules"]}
-    on = {r["labels"]: r["accuracy"] for r in rows if r["rules"]}
-    efficiency = []
-    for n_off, a in sorted(off.items()):
-        reach = [n for n, b in sorted(on.items()) if b >= a]
-        if reach:
-            # At the smallest budget run the ratio is a lower bound: fewer labels were not tried.
-            efficiency.append(dict(labels_without_rules=n_off, accuracy=a, labels_with_rules=reach[0], ratio=n_off / reach[0],
-                                   lower_bound=reach[0] == min(on)))
-    print("\n| labelled cells | accuracy, labels only | accuracy, + rules | rules satisfied, labels only | rules satisfied, + rules |")
-    print("|---|---|---|---|---|")
-    for n in sorted(off):
-        r0 = next(r for r in rows if r["labels"] == n and not r["rules"])
-        r1 = next(r for r in rows if r["labels"] == n and r["rules"])
-        print(f"| {n} | {r0['accuracy']:.3f} | {r1['accuracy']:.3f} | {r0['rule_satisfaction']:.3f} | {r1['rule_satisfaction']:.3f} |")
-    print("\n| accuracy (labels only) | labels, labels only | labels, + rules | ratio |")
-    print("|---|---|---|---|")
-    for e in efficiency:
-        bound = " (at least: smallest budget)" if e["lower_bound"] else ""
-        print(f"| {e['accuracy']:.3f} | {e['labels_without_rules']} | {e['labels_with_rules']} | {e['ratio']:.1f}x{bound} |")
+    efficiency = label_efficiency(rows)
+    print_label_tables(rows, efficiency)
     print("\nA new microscope (test embryos re-imaged):")
     print("| labelled cells | rules | in-sample | new microscope | gap | adapted without labels |")
     print("|---|---|---|---|---|---|")
@@ -242,12 +222,8 @@ def main(argv=None) -> int:
         print(f"| {r['labels']} | {'on' if r['rules'] else 'off'} | {r['accuracy']:.3f} | {r['accuracy_new_microscope']:.3f} | "
               f"{r['accuracy'] - r['accuracy_new_microscope']:+.3f} | {adapted} |")
     print("\nGoal: the same accuracy with >= 5x fewer labelled cells when rules and priors are on.")
-    dev = jax.devices()[0]
     meta = {
-        "platform": jax.default_backend(), "device": getattr(dev, "device_kind", str(dev)),
-        "host_cpus": os.cpu_count(), "host": host_platform.platform(), "python": sys.version.split()[0],
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "argv": sys.argv[1:] if argv is None else list(argv), "steps": steps, "embryos": n_emb, "init": args.init,
+        **run_meta(argv), "steps": steps, "embryos": n_emb, "init": args.init,
         "prior_target": args.prior_target,
         "new_microscope": {k: float(np.asarray(v)) for k, v in vars(new_scope).items() if k in ("blur", "noise", "gain", "background", "drift", "poisson")},
         "expression_prior_alone_accuracy": prior_acc, "majority_class_accuracy": majority_acc,

@@ -56,9 +56,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
-import platform as host_platform
 import sys
 import time
 from pathlib import Path
@@ -69,6 +66,7 @@ import numpy as np
 import optax
 from flax import nnx
 
+from common import label_efficiency, print_label_tables, run_meta
 from neurosym import encoder as enc
 from neurosym.cli import write_json
 from neurosym.constraints import kind_probabilities, neighbour_index
@@ -324,31 +322,12 @@ def main(argv=None) -> int:
             rows.append(row)
             print(f"labels {n:4d} rules {'on ' if with_rules else 'off'}: accuracy {acc:.3f} "
                   f"(rules satisfied {sat:.3f})  ({row['seconds']:.0f} s)", flush=True)
-    off = {r["labels"]: r["accuracy"] for r in rows if not r["rules"]}
-    on = {r["labels"]: r["accuracy"] for r in rows if r["rules"]}
-    efficiency = []
-    for n_off, a in sorted(off.items()):
-        reach = [n for n, b in sorted(on.items()) if b >= a]
-        if reach:
-            efficiency.append(dict(labels_without_rules=n_off, accuracy=a, labels_with_rules=reach[0], ratio=n_off / reach[0]))
+    efficiency = label_efficiency(rows)
     print(f"\nMajority-class baseline (test cells): {majority:.3f}; the truth satisfies the rules on {truth_sat_test:.3f} of test cells.")
-    print("\n| labelled cells | accuracy, labels only | accuracy, + rules | rules satisfied, labels only | rules satisfied, + rules |")
-    print("|---|---|---|---|---|")
-    for n in sorted(off):
-        r0 = next(r for r in rows if r["labels"] == n and not r["rules"])
-        r1 = next(r for r in rows if r["labels"] == n and r["rules"])
-        print(f"| {n} | {r0['accuracy']:.3f} | {r1['accuracy']:.3f} | {r0['rule_satisfaction']:.3f} | {r1['rule_satisfaction']:.3f} |")
-    print("\n| accuracy (labels only) | labels, labels only | labels, + rules | ratio |")
-    print("|---|---|---|---|")
-    for e in efficiency:
-        print(f"| {e['accuracy']:.3f} | {e['labels_without_rules']} | {e['labels_with_rules']} | {e['ratio']:.1f}x |")
+    print_label_tables(rows, efficiency)
     print("\nGoal: the same per-cell kind accuracy with >= 5x fewer labelled cells when rules are on.")
-    dev = jax.devices()[0]
     meta = {
-        "platform": jax.default_backend(), "device": getattr(dev, "device_kind", str(dev)),
-        "host_cpus": os.cpu_count(), "host": host_platform.platform(), "python": sys.version.split()[0],
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "argv": sys.argv[1:] if argv is None else list(argv), "steps": steps, "budgets": budgets,
+        **run_meta(argv), "steps": steps, "budgets": budgets,
         "rule_weight": args.rule_weight, "seed": args.seed, "data_file": str(path),
         "data": "C. elegans membrane z-slices (Cao et al. 2019, BMC Bioinformatics 20:176), watershed PSEUDO-LABELS",
         "pretrained": "membrane2d", "labels_are": "pseudo-labels (watershed), not ground truth",

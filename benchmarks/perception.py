@@ -21,9 +21,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
-import platform as host_platform
 import sys
 import time
 from pathlib import Path
@@ -32,6 +29,7 @@ import jax
 import numpy as np
 
 import automata
+from common import run_meta
 from neurosym.cli import write_json
 from neurosym.perception import learn_rule_from_images, render_life_movie
 from neurosym.render import Microscope
@@ -94,13 +92,7 @@ def main(argv=None) -> int:
                                     exact_fraction=float(exact), seeds=len(sel)))
                 print(f"| {rule} | {microscope} | {'on' if weight else 'off'} | {acc.mean():.4f} | {acc.min():.4f} | {exact:.0%} |")
     print("\nGoal: per-cell accuracy >= 97% and the rule recovered exactly (rule term on).")
-    dev = jax.devices()[0]
-    meta = {
-        "platform": jax.default_backend(), "device": getattr(dev, "device_kind", str(dev)),
-        "host_cpus": os.cpu_count(), "host": host_platform.platform(), "python": sys.version.split()[0],
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "argv": sys.argv[1:] if argv is None else list(argv), "steps": args.steps,
-    }
+    meta = {**run_meta(argv), "steps": args.steps}
     out = Path(args.out) if args.out else Path(__file__).resolve().parent / "results" / "perception.json"
     write_json(out, {"meta": meta, "summary": summary, "runs": rows})
     print(f"wrote {out}")
