@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import operator
-
 import jax
 import jax.numpy as jnp
 from flax import struct
 
+from automata.checks import check_int
 from automata.lattice import Lattice
 from automata.rule import Rule
 from automata.state import LatticeState
@@ -45,20 +44,7 @@ class Elementary(Rule):
     number: int = struct.field(pytree_node=False)
 
     def __post_init__(self):
-        number = self.number
-        if isinstance(number, bool):
-            raise TypeError(f"Elementary rule number must be an integer in 0..255, got {number!r}.")
-        try:
-            number = operator.index(number)
-        except TypeError as err:
-            raise TypeError(
-                f"Elementary rule number must be an integer in 0..255, got "
-                f"{type(number).__name__} {number!r}."
-            ) from err
-        if not 0 <= number <= 255:
-            raise ValueError(
-                f"Elementary rule number must lie in 0..255 (Wolfram numbering), got {number}."
-            )
+        number = check_int(self.number, "Elementary rule number", 0, maximum=255, hint="Rules follow Wolfram's numbering.")
         object.__setattr__(self, "number", number)
 
     def check(self, lattice: Lattice, state: LatticeState) -> None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import functools
-import operator
-
 import jax
 import jax.numpy as jnp
 
+from automata.checks import check_int
 from automata.lattice import Lattice
 from automata.rule import Rule
 from automata.state import LatticeState, as_state
@@ -47,17 +46,8 @@ def _check_call(rule, lattice, state, key) -> LatticeState:
 
 
 def check_num_steps(num_steps, *, hint: str = "") -> int:
-    """`num_steps` as a Python int >= 1, or a clear error (`hint` is appended to a type error)."""
-    try:
-        num_steps = operator.index(num_steps)
-    except TypeError as err:
-        raise TypeError(
-            f"num_steps must be a Python int (a static number of steps), got "
-            f"{type(num_steps).__name__}.{hint}"
-        ) from err
-    if num_steps < 1:
-        raise ValueError(f"num_steps must be at least 1, got {num_steps}.")
-    return num_steps
+    """`num_steps` as a Python int >= 1 (a static number of steps), or a clear error."""
+    return check_int(num_steps, "num_steps", 1, hint=hint)
 
 
 def _step_key(key, t):

@@ -7,12 +7,11 @@ sites beyond the edge hold the state `lattice.fill`.
 
 from __future__ import annotations
 
-import operator
-
 import jax
 import jax.numpy as jnp
 from flax import struct
 
+from automata.checks import check_int
 from automata.lattice import Lattice
 from automata.rule import Rule
 from automata.state import LatticeState
@@ -104,18 +103,6 @@ class Wireworld(Rule):
         return nxt.astype(x.dtype)
 
 
-def _positive_int(value, name: str, least: int) -> int:
-    if isinstance(value, bool):
-        raise TypeError(f"GreenbergHastings {name} must be an integer, got {value!r}.")
-    try:
-        value = operator.index(value)
-    except TypeError as err:
-        raise TypeError(
-            f"GreenbergHastings {name} must be an integer, got {type(value).__name__} {value!r}."
-        ) from err
-    if value < least:
-        raise ValueError(f"GreenbergHastings {name} must be at least {least}, got {value}.")
-    return value
 
 
 class GreenbergHastings(Rule):
@@ -146,8 +133,8 @@ class GreenbergHastings(Rule):
     threshold: int = struct.field(pytree_node=False, default=1)
 
     def __post_init__(self):
-        object.__setattr__(self, "num_states", _positive_int(self.num_states, "num_states", 3))
-        object.__setattr__(self, "threshold", _positive_int(self.threshold, "threshold", 1))
+        object.__setattr__(self, "num_states", check_int(self.num_states, "num_states", 3, owner="GreenbergHastings"))
+        object.__setattr__(self, "threshold", check_int(self.threshold, "threshold", 1, owner="GreenbergHastings"))
 
     def check(self, lattice: Lattice, state: LatticeState) -> None:
         _check_states(self, lattice, state, self.num_states)

@@ -8,7 +8,7 @@ import operator
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.sharding import Mesh, PartitionSpec
 
 from automata.engine import _check_call, _step_key, check_num_steps
 from automata.lattice import _PAD_MODE, Lattice, _Shard

@@ -49,6 +49,7 @@ import jax.numpy as jnp
 import numpy as np
 import sympy
 
+from automata.checks import check_int
 from automata.engine import check_num_steps
 from automata.engine import step as _engine_step
 from automata.lattice import Lattice
@@ -255,12 +256,6 @@ def _to_states(out, num_states: int | None, shape: tuple[int, ...], owner: str, 
     return states
 
 
-def _check_int(value, name: str, owner: str, low: int) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{owner}: {name} must be an integer >= {low}; got {value!r}.")
-    return int(value)
-
-
 # ============================================================================ Life-like recovery
 @dataclasses.dataclass(frozen=True, eq=False)
 class LifeLikeFit:
@@ -447,7 +442,7 @@ def recover_life_like(
       True
     """
     owner = "recover_life_like"
-    min_evidence = _check_int(min_evidence, "min_evidence", owner, 1)
+    min_evidence = check_int(min_evidence, "min_evidence", 1, owner=owner)
     _check_boundary(boundary, owner)
     offsets = _offsets(neighbourhood, owner)
     k = len(offsets)
@@ -811,8 +806,8 @@ def rule_table(
             f"got {type(fn).__name__}. For an automata.Rule or a board -> board step use "
             "extract_rule."
         )
-    num_states = _check_int(num_states, "num_states", owner, 2)
-    max_configurations = _check_int(max_configurations, "max_configurations", owner, 1)
+    num_states = check_int(num_states, "num_states", 2, owner=owner)
+    max_configurations = check_int(max_configurations, "max_configurations", 1, owner=owner)
     k = len(_offsets(neighbourhood, owner))
     exhaustive = _enumeration(num_states, k, totalistic, max_configurations, owner)
     configs = _configurations(num_states, k, exhaustive)
@@ -939,9 +934,9 @@ def extract_rule(
     offsets = _offsets(neighbourhood, owner)
     if lattice is None:
         lattice = Lattice((3, 3), neighbourhood)
-    num_states = _check_int(num_states, "num_states", owner, 2)
-    margin = _check_int(margin, "margin", owner, 0)
-    max_configurations = _check_int(max_configurations, "max_configurations", owner, 1)
+    num_states = check_int(num_states, "num_states", 2, owner=owner)
+    margin = check_int(margin, "margin", 0, owner=owner)
+    max_configurations = check_int(max_configurations, "max_configurations", 1, owner=owner)
     exhaustive = _enumeration(num_states, len(offsets), totalistic, max_configurations, owner)
     configs = _configurations(num_states, len(offsets), exhaustive)
     board, centres = _probe_board(configs, offsets, margin)
@@ -1097,7 +1092,7 @@ def polynomial_library(
         )
     if len(set(names)) != len(names):
         raise ValueError(f"{owner}: names contain duplicates: {names}.")
-    degree = _check_int(degree, "degree", owner, 1)
+    degree = check_int(degree, "degree", 1, owner=owner)
     syms = [sympy.Symbol(n) for n in names]
     terms: list[sympy.Expr] = [sympy.Integer(1)] if include_bias else []
     for d in range(1, degree + 1):
@@ -1267,8 +1262,8 @@ def sparse_regression(
         raise ValueError(f"{owner}: threshold must be a number >= 0; got {threshold!r}.")
     if not (isinstance(ridge, numbers.Real) and ridge >= 0):
         raise ValueError(f"{owner}: ridge must be a number >= 0; got {ridge!r}.")
-    max_iter = _check_int(max_iter, "max_iter", owner, 1)
-    digits = _check_int(digits, "digits", owner, 1)
+    max_iter = check_int(max_iter, "max_iter", 1, owner=owner)
+    digits = check_int(digits, "digits", 1, owner=owner)
     y = np.asarray(target, np.float64)
     names = tuple(inputs)
     data = {}

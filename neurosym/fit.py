@@ -72,7 +72,6 @@ import dataclasses
 import functools
 import json
 import math
-import operator
 import os
 import time
 import warnings
@@ -87,6 +86,7 @@ from flax import struct
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from automata import relax
+from automata.checks import check_int
 from neurosym.progress import Progress
 from neurosym.files import atomic_path
 
@@ -315,18 +315,6 @@ class FitResult:
 
 
 # ---------------------------------------------------------------------------- validation
-def _check_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, got a bool.")
-    try:
-        value = operator.index(value)
-    except TypeError as err:
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}.") from err
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}.")
-    return value
-
-
 def _check_key(key) -> jax.Array:
     if key is None or not hasattr(key, "dtype"):
         raise TypeError(
@@ -856,10 +844,10 @@ def fit(
         raise ValueError(
             f"Unknown estimator {estimator!r}; choose one of {', '.join(map(repr, ESTIMATORS))}."
         )
-    num_steps = _check_int(num_steps, "num_steps", 1)
-    num_starts = _check_int(num_starts, "num_starts", 1)
-    num_samples = _check_int(num_samples, "num_samples", 1)
-    checkpoint_every = _check_int(checkpoint_every, "checkpoint_every", 1)
+    num_steps = check_int(num_steps, "num_steps", 1)
+    num_starts = check_int(num_starts, "num_starts", 1)
+    num_samples = check_int(num_samples, "num_samples", 1)
+    checkpoint_every = check_int(checkpoint_every, "checkpoint_every", 1)
     constraints, priors = _check_terms(constraints, priors)
     if optimizer is None:
         learning_rate = 1e-2 if learning_rate is None else learning_rate

@@ -44,6 +44,7 @@ from flax import struct
 from jax.scipy.special import log_ndtr, ndtri
 
 from automata import relax
+from automata.checks import check_int
 from automata.engine import check_num_steps
 from automata.lattice import Lattice
 from rules.hazard import event_probability, payoff_hazard
@@ -1007,13 +1008,7 @@ def divisions_by_birth(final: Population, *, start, num_steps: int, num_kinds: i
       int32 array `(num_steps, num_steps, num_kinds)`.
     """
     num_steps = _check_num_steps(num_steps)
-    try:
-        k = operator.index(num_kinds)
-    except TypeError as err:
-        raise TypeError(f"num_kinds must be a Python int, got {type(num_kinds).__name__}; pass "
-                        "model.num_kinds.") from err
-    if k < 1:
-        raise ValueError(f"num_kinds must be at least 1, got {k}.")
+    k = check_int(num_kinds, "num_kinds", 1, hint="Pass model.num_kinds.")
     b = final.birth - start - 1
     s = final.division - start - 1
     used = jnp.arange(final.capacity) < final.num_cells

@@ -1,6 +1,5 @@
 """Every research notebook runs end to end (in its reduced-size mode) under the test command."""
 
-import os
 import pathlib
 
 import pytest

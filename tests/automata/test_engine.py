@@ -246,7 +246,7 @@ def test_errors():
         rollout(Stochastic(Life()), lat, s, num_steps=2)
     with pytest.raises(TypeError, match="key must be a JAX PRNG key"):
         step(Noisy(), lat, s, key=3)
-    with pytest.raises(TypeError, match="num_steps must be a Python int"):
+    with pytest.raises(TypeError, match="num_steps must be an integer >= 1, got float"):
         rollout(Life(), lat, s, num_steps=2.5)
     with pytest.raises(ValueError, match="num_steps must be at least 1"):
         rollout(Life(), lat, s, num_steps=0)

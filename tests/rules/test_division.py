@@ -404,7 +404,7 @@ def test_divisions_errors():
     one = Population.create(LAT, [[3, 3]], [0], capacity=4)
     with pytest.raises(ValueError, match="temperature must be a positive"):
         expected_divisions(model, one, num_steps=4, temperature=0.0)
-    with pytest.raises(TypeError, match="num_kinds must be a Python int"):
+    with pytest.raises(TypeError, match="num_kinds must be an integer >= 1, got float 1.5. Pass model.num_kinds."):
         divisions_by_birth(one, start=0, num_steps=4, num_kinds=1.5)
     with pytest.raises(ValueError, match="num_kinds must be at least 1"):
         divisions_by_birth(one, start=0, num_steps=4, num_kinds=0)

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from jax.test_util import check_grads
 
-import automata
 from automata import Asynchronous, Lattice, LatticeState, rollout, step
 from rules import games, hazard
 from rules.games import SpatialGame
