@@ -51,6 +51,7 @@ def run(rule: str, seed: int, microscope: str, rule_weight: float, num_steps: in
         "rule": movie.rule, "seed": seed, "microscope": microscope, "rule_weight": rule_weight,
         "accuracy": float((result.states == movie.states).mean()),
         "recovered": result.rule, "exact": result.rule == movie.rule,
+        "agreement": result.agreement, "restart_agreements": list(result.restart_agreements),
         "seconds": time.perf_counter() - t0,
     }
 
@@ -77,7 +78,8 @@ def main(argv=None) -> int:
                     r = run(rule, seed, microscope, weight, args.steps)
                     rows.append(r)
                     print(f"{rule:8s} {microscope:8s} rule term {'on ' if weight else 'off'} seed {seed}: "
-                          f"accuracy {r['accuracy']:.4f}, recovered {r['recovered']} ({r['seconds']:.0f} s)", flush=True)
+                          f"accuracy {r['accuracy']:.4f}, recovered {r['recovered']}, {len(r['restart_agreements'])} run(s) "
+                          f"({r['seconds']:.0f} s)", flush=True)
     summary = []
     print("\n| rule | microscope | rule term | mean accuracy | min accuracy | rule exact |")
     print("|---|---|---|---|---|---|")

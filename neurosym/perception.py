@@ -106,9 +106,13 @@ class PerceptionResult:
       rule: the recovered B/S string, read off the predicted states.
       table: `(2, 9)` the rule table the predicted states support (probability of "on" next by
         centre state and live-neighbour count; NaN-free, 0 where never observed).
-      loss_history: the training loss per step.
+      loss_history: the training loss per step (of the kept training).
       swapped: whether the encoder's "on" kind was read as off (kinds are only known up to a
         swap; see the module docs).
+      agreement: fraction of the predicted site transitions that `rule` reproduces. Correct
+        states of a deterministic rule give 1.0; below 1 the states hold errors.
+      restart_agreements: the agreement of each training run, in the order they ran (the
+        score they were ranked by; runs that use one kind almost only score below 0).
     """
 
     encoder: Encoder
@@ -118,6 +122,8 @@ class PerceptionResult:
     table: np.ndarray
     loss_history: np.ndarray
     swapped: bool = False
+    agreement: float = float("nan")
+    restart_agreements: tuple[float, ...] = ()
 
 
 def _evidence_table(p, lattice: Lattice, eps: float = 1e-6):
@@ -142,10 +148,21 @@ def _entropy(p):
     return -(p * jnp.log(p) + (1 - p) * jnp.log(1 - p))
 
 
-def _evidence_rule(states: np.ndarray, lattice: Lattice) -> str:
-    """Majority-evidence B/S string of a binary state sequence (unobserved entries: not in rule)."""
+def _evidence_fit(states: np.ndarray, lattice: Lattice):
+    """Majority-evidence rule of a binary state sequence (unobserved entries: not in rule)."""
     pairs = list(zip(states[:-1], states[1:]))
-    return recover_life_like(pairs, boundary=lattice.boundary, noise=None).rule
+    return recover_life_like(pairs, boundary=lattice.boundary, noise=None)
+
+
+def _run_score(states: np.ndarray, lattice: Lattice, min_fraction: float) -> float:
+    """How well a run's hard states explain themselves: the agreement of their own rule.
+
+    A labelling that (almost) never uses one kind is explained trivially (every rule without
+    B0 keeps an empty board empty); it scores its agreement minus 1, below every real one.
+    """
+    agreement = _evidence_fit(states, lattice).agreement
+    on = float(states.mean())
+    return agreement if min(on, 1.0 - on) >= min_fraction else agreement - 1.0
 
 
 def learn_rule_from_images(
@@ -159,7 +176,8 @@ def learn_rule_from_images(
     learning_rate: float = 1e-3,
     entropy_weight: float = 1.0,
     rule_weight: float = 1.0,
-    restarts: int = 2,
+    restarts: int = 4,
+    stop_agreement: float = 0.998,
     final_balance: float = 0.25,
     progress: bool = False,
 ) -> PerceptionResult:
@@ -178,10 +196,17 @@ def learn_rule_from_images(
       rule_weight: weight of the temporal-consistency term (0: the image alone decides).
       final_balance: weight of the kind-balance term (the marginal entropy) once the rule term
         is fully on; it starts at 1.
-      restarts: independent trainings from different initial encoders (ignored when `encoder`
-        is given); the one with the lowest final loss is kept. The objective has poor local
-        minima (e.g. every cell "off", which any rule without B0 explains), and the loss, which
-        needs no labels, tells them apart.
+      restarts: at most this many independent trainings from different initial encoders
+        (ignored when `encoder` is given). The objective has poor local optima: states with
+        errors, or every cell "off" (which any rule without B0 explains). Each run is scored,
+        without labels, by how well its predicted states explain themselves: the fraction of
+        their transitions reproduced by the rule read off them (correct states of a
+        deterministic rule reproduce all of them); runs that (almost) never use one of the two
+        kinds score below every other. The best-scoring run is kept, ties going to the lower
+        final loss.
+      stop_agreement: stop starting new runs once one scores at least this (default 0.998:
+        at most 2 unexplained transitions in 1000). 1.0 runs until an exact run; above 1
+        always runs all `restarts`.
       progress: print progress lines.
     """
     images = np.asarray(images)
@@ -202,6 +227,8 @@ def learn_rule_from_images(
         raise ValueError("learn_rule_from_images learns Life-like rules on a Moore (8-neighbour) lattice.")
     if int(restarts) < 1:
         raise ValueError(f"restarts must be at least 1, got {restarts}.")
+    if not np.isfinite(stop_agreement):
+        raise ValueError(f"stop_agreement must be a finite number (1.0: stop only at an exact run), got {stop_agreement}.")
     if encoder is None:
         starts = [
             Encoder(KINDS, features=(8, 16), head_hidden=16, rngs=nnx.Rngs(int(jax.random.randint(jax.random.fold_in(key, i), (), 0, 2**30))))
@@ -241,17 +268,24 @@ def learn_rule_from_images(
         ramp = progress_ * rule_weight
         return ramp * temporal + entropy_weight * info, {"temporal": temporal, "info": info}
 
-    runs = [
-        train(start, loss_fn, [(x, lab, jnp.float32(i)) for i in range(num_steps)], num_steps=num_steps, key=jax.random.fold_in(key, 1000 + i),
-              optimizer=optax.adam(learning_rate), progress=progress)
-        for i, start in enumerate(starts)
-    ]
-    result = min(runs, key=lambda r: float(np.mean(r.loss_history[-10:])))
+    batches = [(x, lab, jnp.float32(i)) for i in range(num_steps)]
+    runs = []
+    for i, start in enumerate(starts):
+        run = train(start, loss_fn, batches, num_steps=num_steps, key=jax.random.fold_in(key, 1000 + i),
+                    optimizer=optax.adam(learning_rate), progress=progress)
+        probs = np.asarray(on_probability(run.encoder, x, lab))
+        states = (probs > 0.5).astype(np.int32)
+        score = _run_score(states, lattice, min_fraction=0.01)
+        runs.append((score, -float(np.mean(run.loss_history[-10:])), i, run, probs, states))
+        if progress:
+            print(f"restart {i + 1}/{len(starts)}: rule agreement {score:.4f}", flush=True)
+        if score >= stop_agreement:
+            break
+    _, _, _, result, probs, states = max(runs, key=lambda r: r[:3])
     trained = result.encoder
-    probs = np.asarray(on_probability(trained, x, lab))
-    states = (probs > 0.5).astype(np.int32)
-    rule = _evidence_rule(states, lattice)
-    flipped_rule = _evidence_rule(1 - states, lattice)
+    fit = _evidence_fit(states, lattice)
+    rule, agreement = fit.rule, fit.agreement
+    flipped_rule = _evidence_fit(1 - states, lattice).rule
     # Unlabelled kinds are only known up to a swap; "on" is the labelling whose rule has no
     # birth on an empty neighbourhood (B0), or else the sparser one.
     if (rule.startswith("B0") and not flipped_rule.startswith("B0")) or (
@@ -270,4 +304,6 @@ def learn_rule_from_images(
         table=np.asarray(table),
         loss_history=result.loss_history,
         swapped=swapped,
+        agreement=float(agreement),
+        restart_agreements=tuple(float(r[0]) for r in runs),
     )

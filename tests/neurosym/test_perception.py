@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import automata
-from neurosym.perception import learn_rule_from_images, render_life_movie
+from neurosym.perception import _run_score, learn_rule_from_images, render_life_movie
 from neurosym.synthetic import FOUNDERS, marker_profiles, simulate_embryo
 
 
@@ -30,6 +30,37 @@ def test_states_and_rule_learned_without_labels():
     assert result.rule == "B3/S23"
     assert result.table.shape == (2, 9)
     assert result.loss_history.shape == (250,)
+    assert result.restart_agreements == (result.agreement,)
+    assert result.agreement > 0.99
+
+
+def test_runs_are_scored_by_how_well_their_states_explain_themselves():
+    lat = automata.Lattice((8, 8))
+    movie = render_life_movie(jax.random.key(3), lat, "B3/S23", num_steps=5, site_pixels=4)
+    exact = _run_score(movie.states, lat, min_fraction=0.01)
+    assert exact == 1.0
+    noisy = movie.states.copy()
+    noisy[2, 3, 3] ^= 1
+    noisy[4, 1, 5] ^= 1
+    assert 0.9 < _run_score(noisy, lat, min_fraction=0.01) < 1.0
+    # "every cell off" is explained by any rule without B0, and must rank below real labellings
+    empty = np.zeros_like(movie.states)
+    assert _run_score(empty, lat, min_fraction=0.01) < _run_score(noisy, lat, min_fraction=0.01)
+    assert _run_score(1 - empty, lat, min_fraction=0.01) < 0.5
+
+
+def test_restarts_stop_once_a_run_explains_its_states():
+    lat = automata.Lattice((4, 4))
+    movie = render_life_movie(jax.random.key(0), lat, "B3/S23", num_steps=2, site_pixels=4)
+    kw = dict(key=jax.random.key(0), num_steps=2, restarts=3)
+    # every score is at least -1: the first run is enough
+    one = learn_rule_from_images(movie.images, movie.labels, lat, stop_agreement=-1.0, **kw)
+    assert len(one.restart_agreements) == 1
+    # no score reaches 2: all runs happen, and the best one is kept
+    every = learn_rule_from_images(movie.images, movie.labels, lat, stop_agreement=2.0, **kw)
+    assert len(every.restart_agreements) == 3
+    best = max(every.restart_agreements)  # a labelling using one kind only scores agreement - 1
+    assert every.agreement == pytest.approx(best if best > 0 else best + 1)
 
 
 def test_perception_errors():
@@ -47,6 +78,8 @@ def test_perception_errors():
         learn_rule_from_images(bad, movie.labels, lat, key=jax.random.key(0))
     with pytest.raises(ValueError, match="restarts must be at least 1"):
         learn_rule_from_images(movie.images, movie.labels, lat, key=jax.random.key(0), restarts=0)
+    with pytest.raises(ValueError, match="stop_agreement must be a finite number"):
+        learn_rule_from_images(movie.images, movie.labels, lat, key=jax.random.key(0), stop_agreement=float("nan"))
     with pytest.raises(ValueError, match="2D lattices"):
         render_life_movie(jax.random.key(0), automata.Lattice((4, 4, 4)), "B3/S23", num_steps=1)
 
