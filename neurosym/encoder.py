@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,7 @@ __all__ = [
     "cell_accuracy",
     "cell_cross_entropy",
     "check_inputs",
+    "reuse_compiled_steps",
     "load_pretrained",
     "load_weights",
     "pool_cells",
@@ -315,6 +317,63 @@ class TrainResult:
     aux_history: dict[str, np.ndarray] = field(default_factory=dict)
 
 
+_SHARED_STEPS: dict | None = None
+
+
+@contextlib.contextmanager
+def reuse_compiled_steps():
+    """Within this context, `train` calls with the same model structure, `loss_fn` object,
+    optimizer object and batches function share one compiled training step.
+
+    Useful for restarts from different initial weights: each would otherwise compile its own
+    step. The compiled steps (and what their loss functions hold) are released on exit.
+
+    Example:
+      >>> with reuse_compiled_steps():  # doctest: +SKIP
+      ...     runs = [train(Encoder(kinds, rngs=nnx.Rngs(i)), loss_fn, batches, num_steps=100,
+      ...                   key=key, optimizer=opt) for i in range(4)]
+    """
+    global _SHARED_STEPS
+    outer = _SHARED_STEPS
+    _SHARED_STEPS = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _SHARED_STEPS = outer
+
+
+def _train_step(graphdef, loss_fn, optimizer, generate):
+    """The jitted training step `(params, rest, opt_state, batch, key) -> (params, opt_state, loss, aux)`."""
+    if _SHARED_STEPS is not None:
+        try:
+            key = (graphdef, loss_fn, optimizer, generate)
+            hash(key)
+        except TypeError:  # an unhashable loss or optimizer: compile for this call alone
+            key = None
+        if key is not None:
+            if key not in _SHARED_STEPS:
+                _SHARED_STEPS[key] = _make_train_step(graphdef, loss_fn, optimizer, generate)
+            return _SHARED_STEPS[key]
+    return _make_train_step(graphdef, loss_fn, optimizer, generate)
+
+
+def _make_train_step(graphdef, loss_fn, optimizer, generate):
+
+    def objective(p, rest, batch, k):
+        model = nnx.merge(graphdef, p, rest)
+        return loss_fn(model, batch, k)
+
+    def one_step(p, rest, o, batch, k):
+        if generate is not None:
+            k, kb = jax.random.split(k)
+            batch = generate(kb)
+        (loss, aux), grads = jax.value_and_grad(objective, has_aux=True)(p, rest, batch, k)
+        updates, o = optimizer.update(grads, o, p)
+        return optax.apply_updates(p, updates), o, loss, aux
+
+    return jax.jit(one_step)
+
+
 def train(
     encoder: Encoder,
     loss_fn: Callable[[Encoder, Any, jax.Array], tuple[jax.Array, dict]],
@@ -352,20 +411,7 @@ def train(
     graphdef, params, rest = nnx.split(encoder, params_filter, ...)
     opt_state = optimizer.init(params)
     generate = callable(batches)
-
-    def objective(p, batch, k):
-        model = nnx.merge(graphdef, p, rest)
-        return loss_fn(model, batch, k)
-
-    def one_step(p, o, batch, k):
-        if generate:
-            k, kb = jax.random.split(k)
-            batch = batches(kb)
-        (loss, aux), grads = jax.value_and_grad(objective, has_aux=True)(p, batch, k)
-        updates, o = optimizer.update(grads, o, p)
-        return optax.apply_updates(p, updates), o, loss, aux
-
-    step = jax.jit(one_step)
+    step = _train_step(graphdef, loss_fn, optimizer, batches if generate else None)
     iterator = None if generate else iter(batches)
     losses, extras = [], {}
     for i in range(int(num_steps)):
@@ -375,7 +421,7 @@ def train(
                 batch = next(iterator)
             except StopIteration:
                 raise ValueError(f"batches ran out after {i} of {num_steps} steps; give at least num_steps batches or a function key -> batch.") from None
-        params, opt_state, loss, aux = step(params, opt_state, batch, jax.random.fold_in(key, i))
+        params, opt_state, loss, aux = step(params, rest, opt_state, batch, jax.random.fold_in(key, i))
         loss = float(loss)
         if not np.isfinite(loss):
             raise FloatingPointError(

@@ -39,7 +39,7 @@ import automata
 from automata.lattice import Lattice
 from automata.lifelike import LifeLike
 from neurosym.constraints import _count_distribution, life_like_expectation
-from neurosym.encoder import Encoder, check_inputs, train
+from neurosym.encoder import Encoder, check_inputs, reuse_compiled_steps, train
 from neurosym.explain import recover_life_like
 from neurosym.render import Microscope, lattice_labels, render
 
@@ -269,18 +269,20 @@ def learn_rule_from_images(
         return ramp * temporal + entropy_weight * info, {"temporal": temporal, "info": info}
 
     batches = [(x, lab, jnp.float32(i)) for i in range(num_steps)]
+    optimizer = optax.adam(learning_rate)
     runs = []
-    for i, start in enumerate(starts):
-        run = train(start, loss_fn, batches, num_steps=num_steps, key=jax.random.fold_in(key, 1000 + i),
-                    optimizer=optax.adam(learning_rate), progress=progress)
-        probs = np.asarray(on_probability(run.encoder, x, lab))
-        states = (probs > 0.5).astype(np.int32)
-        score = _run_score(states, lattice, min_fraction=0.01)
-        runs.append((score, -float(np.mean(run.loss_history[-10:])), i, run, probs, states))
-        if progress:
-            print(f"restart {i + 1}/{len(starts)}: rule agreement {score:.4f}", flush=True)
-        if score >= stop_agreement:
-            break
+    with reuse_compiled_steps():  # the restarts share one compiled training step
+        for i, start in enumerate(starts):
+            run = train(start, loss_fn, batches, num_steps=num_steps, key=jax.random.fold_in(key, 1000 + i),
+                        optimizer=optimizer, progress=progress)
+            probs = np.asarray(on_probability(run.encoder, x, lab))
+            states = (probs > 0.5).astype(np.int32)
+            score = _run_score(states, lattice, min_fraction=0.01)
+            runs.append((score, -float(np.mean(run.loss_history[-10:])), i, run, probs, states))
+            if progress:
+                print(f"restart {i + 1}/{len(starts)}: rule agreement {score:.4f}", flush=True)
+            if score >= stop_agreement:
+                break
     _, _, _, result, probs, states = max(runs, key=lambda r: r[:3])
     trained = result.encoder
     fit = _evidence_fit(states, lattice)

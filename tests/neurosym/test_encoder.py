@@ -106,6 +106,28 @@ def test_train_from_an_iterable_and_running_out():
         train(enc, loss_fn, data, num_steps=4, key=jax.random.key(0))
 
 
+def test_restarts_share_one_compiled_step_inside_reuse_compiled_steps():
+    data = [_blocks(jax.random.key(i), batch=2) for i in range(2)]
+    traces = []
+
+    def loss_fn(model, batch, key):
+        traces.append(1)  # runs once per compilation
+        image, labels, kinds = batch
+        return cell_cross_entropy(model(image, labels, num_labels=17), kinds, jnp.ones_like(kinds)), {}
+
+    opt = optax.adam(1e-2)
+    starts = [Encoder(("dim", "bright"), features=(4,), head_hidden=4, rngs=nnx.Rngs(i)) for i in range(2)]
+    alone = [train(e, loss_fn, data, num_steps=2, key=jax.random.key(0), optimizer=opt) for e in starts]
+    assert len(traces) == 2
+    traces.clear()
+    with enc_mod.reuse_compiled_steps():
+        shared = [train(e, loss_fn, data, num_steps=2, key=jax.random.key(0), optimizer=opt) for e in starts]
+    assert len(traces) == 1
+    for a, b in zip(alone, shared):
+        np.testing.assert_allclose(a.loss_history, b.loss_history, rtol=1e-6)
+    assert enc_mod._SHARED_STEPS is None  # released on exit
+
+
 def test_save_and_load_round_trip(tmp_path):
     enc = Encoder(("a", "b"), features=(4, 8), rngs=nnx.Rngs(3))
     path = save_weights(enc, tmp_path / "w", note="test")
