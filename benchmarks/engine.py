@@ -30,11 +30,8 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import datetime
-import importlib.metadata
 import math
 import os
-import platform as host_platform
 import resource
 import statistics
 import sys
@@ -48,10 +45,10 @@ import optax
 from flax import nnx
 
 import automata
+from common import PACKAGES, run_meta
 from neurosym.cli import write_json
 
 try:
-    import cax  # noqa: F401
     from cax.core import ComplexSystem
     from cax.core.perceive import ConvPerceive, grad_kernel, identity_kernel
     from cax.core.update import NCAUpdate
@@ -522,28 +519,9 @@ def case_train(cfg, key, rng, *, skip_peer: bool) -> list[dict]:
 
 
 # --------------------------------------------------------------------------- report
-def _version(dist: str) -> str | None:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
 def _meta(args, cfg) -> dict:
-    dev = jax.devices()[0]
     return {
-        "platform": jax.default_backend(),
-        "device": getattr(dev, "device_kind", str(dev)),
-        "num_devices": jax.device_count(),
-        "host_cpus": os.cpu_count(),
-        "host": host_platform.platform(),
-        "python": sys.version.split()[0],
-        "versions": {name: _version(name) for name in
-                     ("jax", "jaxlib", "flax", "optax", "numpy", "cax", "devosym")},
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "argv": sys.argv[1:],
-        "xla_flags": os.environ.get("XLA_FLAGS", ""),
-        "load_average_at_start": list(os.getloadavg()),
+        **run_meta(packages=PACKAGES + ("cax",)),
         "config": {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()},
         "notes": [
             "speedup = CAX seconds / our seconds for the same work (> 1: ours is faster).",

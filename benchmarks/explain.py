@@ -39,10 +39,7 @@ from __future__ import annotations
 
 import argparse
 import collections
-import datetime
-import importlib.metadata
 import os
-import platform as host_platform
 import sys
 import time
 from pathlib import Path
@@ -53,6 +50,7 @@ import numpy as np
 
 import automata
 from automata.lifelike import format_rule, parse_rule
+from common import run_meta
 from neurosym.cli import write_json
 from neurosym.explain import recover_life_like
 
@@ -198,13 +196,6 @@ def run_random(cfg, lattice, seed):
     return out, rules
 
 
-def _version(dist):
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
 def _parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="few seeds and rules, about 5 seconds")
@@ -228,12 +219,7 @@ def main(argv=None) -> int:
     out = Path(args.out) if args.out else Path(__file__).resolve().parent / "results" / "explain.json"
     backend = jax.default_backend()
     meta = {
-        "platform": backend, "host_cpus": os.cpu_count(), "host": host_platform.platform(),
-        "python": sys.version.split()[0],
-        "versions": {k: _version(k) for k in ("jax", "jaxlib", "numpy", "sympy", "devosym")},
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "argv": sys.argv[1:] if argv is None else list(argv),
-        "load_average_at_start": list(os.getloadavg()),
+        **run_meta(argv),
         "config": cfg,
         "notes": [
             "boards 64x64, Moore, wrap; successors from automata.step",

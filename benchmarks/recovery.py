@@ -62,10 +62,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import datetime
-import importlib.metadata
 import os
-import platform as host_platform
 import sys
 import tempfile
 import time
@@ -77,6 +74,7 @@ import numpy as np
 import optax
 
 import automata
+from common import run_meta
 from neurosym.cli import write_json
 from neurosym.fit import fit
 from rules.division import (CellCycle, DifferentiationTable, DivisionModel, PayoffHazard, Shove,
@@ -376,13 +374,6 @@ def _first_reach(curve, goal=GOAL_ERROR):
     return reach
 
 
-def _version(dist):
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
 def _parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="small budgets, about a minute")
@@ -436,15 +427,8 @@ def main(argv=None) -> int:
     )
     out = Path(args.out) if args.out else (
         Path(__file__).resolve().parent / "results" / f"recovery-{backend}.json")
-    dev = jax.devices()[0]
     meta = {
-        "platform": backend, "device": getattr(dev, "device_kind", str(dev)),
-        "host_cpus": os.cpu_count(), "host": host_platform.platform(),
-        "python": sys.version.split()[0],
-        "versions": {k: _version(k) for k in ("jax", "jaxlib", "flax", "optax", "numpy", "devosym")},
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "argv": sys.argv[1:] if argv is None else list(argv),
-        "load_average_at_start": list(os.getloadavg()),
+        **run_meta(argv),
         "config": cfg,
         "truth": TRUTH, "prior_log_uniform": PRIOR, "known": {"cv": CV, "base_rate_B": BASE_RATE_B,
                                                              "payoff_A_row": [1.0, 1.0]},
