@@ -33,7 +33,7 @@ import numpy as np
 from automata.lattice import Lattice
 from automata.lifelike import parse_rule
 from rules.division import DifferentiationTable
-from rules.logic import Constraint
+from rules.logic import Constraint, count_law
 from rules.priors import GeneExpressionPrior
 
 __all__ = [
@@ -201,17 +201,6 @@ def rule_table(rule: str) -> np.ndarray:
     return t
 
 
-def _count_distribution(values: jax.Array) -> jax.Array:
-    """`(..., m)` independent Bernoulli probabilities -> `(..., m + 1)` law of their sum."""
-    m = values.shape[-1]
-    dist = jnp.zeros(values.shape[:-1] + (m + 1,), values.dtype).at[..., 0].set(1)
-    for i in range(m):
-        v = values[..., i : i + 1]
-        shifted = jnp.concatenate([jnp.zeros_like(dist[..., :1]), dist[..., :-1]], axis=-1)
-        dist = dist * (1 - v) + shifted * v
-    return dist
-
-
 def life_like_expectation(table, lattice: Lattice, alive) -> jax.Array:
     """Probability each site is alive after one step of a Life-like rule, sites independent.
 
@@ -233,7 +222,7 @@ def life_like_expectation(table, lattice: Lattice, alive) -> jax.Array:
     table = jnp.asarray(table, alive.dtype)
     if table.shape != (2, m + 1):
         raise ValueError(f"The table must have shape (2, {m + 1}) for {m} neighbours, got {tuple(table.shape)}.")
-    dist = _count_distribution(nb)
+    dist = count_law(nb)
     return (1 - alive) * (dist @ table[0]) + alive * (dist @ table[1])
 
 

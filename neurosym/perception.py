@@ -38,10 +38,11 @@ from flax import nnx
 import automata
 from automata.lattice import Lattice
 from automata.lifelike import LifeLike
-from neurosym.constraints import _count_distribution, life_like_expectation
+from neurosym.constraints import life_like_expectation
 from neurosym.encoder import Encoder, check_inputs, reuse_compiled_steps, train
 from neurosym.explain import recover_life_like
 from neurosym.render import Microscope, lattice_labels, render
+from rules.logic import count_law
 
 __all__ = ["LifeMovie", "PerceptionResult", "learn_rule_from_images", "render_life_movie"]
 
@@ -134,7 +135,7 @@ def _evidence_table(p, lattice: Lattice, eps: float = 1e-6):
     """
     p = jax.lax.stop_gradient(p)
     nb = jnp.moveaxis(jax.vmap(lattice.neighbours)(p[:-1]), 1 + lattice.ndim, -1)
-    dist = _count_distribution(nb)
+    dist = count_law(nb)
     centre = p[:-1][..., None]
     w = jnp.stack([(1 - centre) * dist, centre * dist])
     axes = tuple(range(1, w.ndim - 1))

@@ -68,6 +68,7 @@ __all__ = [
     "IMPLICATIONS",
     "SEMANTICS",
     "conjunction",
+    "count_law",
     "count_truth",
     "disjunction",
     "implication",
@@ -210,23 +211,41 @@ class Exactly(_Count):
 COUNTS = {"AtLeast": AtLeast, "AtMost": AtMost, "Exactly": Exactly}
 
 
-def _poisson_binomial_tail(values: jax.Array, k: int) -> tuple[jax.Array, jax.Array]:
-    """`(P(N >= k), P(N >= k + 1))` for N a sum of independent Bernoulli(values[..., i])."""
+def count_law(values, cap: int | None = None) -> jax.Array:
+    """The law of N, the number of true values among independent Bernoulli(`values[..., i]`).
+
+    Args:
+      values: `(..., m)` probabilities.
+      cap: lump every count from `cap` up into one entry (default `m`: the full law). The cost
+        is O(m * cap) rather than O(m^2).
+
+    Returns:
+      `(..., cap + 1)`: entry `j < cap` is `P(N = j)`, entry `cap` is `P(N >= cap)`.
+
+    Example:
+      >>> count_law(jnp.array([0.5, 0.5])).tolist()
+      [0.25, 0.5, 0.25]
+    """
+    values = jnp.asarray(values)
     m = values.shape[-1]
-    # probs[j] = P(N == j) for j <= k, probs[k + 1] = P(N >= k + 1): a chain that absorbs at
-    # k + 1, so the cost is O(m k) rather than O(m^2).
-    probs = [jnp.ones(values.shape[:-1], values.dtype)] + [
-        jnp.zeros(values.shape[:-1], values.dtype) for _ in range(k + 1)
-    ]
+    cap = m if cap is None else int(cap)
+    if cap < 1:
+        raise ValueError(f"cap must be at least 1, got {cap}.")
+    # probs[j] = P(N == j) for j < cap and probs[cap] = P(N >= cap): a chain absorbing at cap.
+    probs = [jnp.ones(values.shape[:-1], values.dtype)] + [jnp.zeros(values.shape[:-1], values.dtype)] * cap
     for i in range(m):
         v = values[..., i]
         new = [probs[0] * (1 - v)]
-        for j in range(1, k + 1):
-            new.append(probs[j] * (1 - v) + probs[j - 1] * v)
-        new.append(probs[k + 1] + probs[k] * v)
+        new += [probs[j] * (1 - v) + probs[j - 1] * v for j in range(1, cap)]
+        new.append(probs[cap] + probs[cap - 1] * v)
         probs = new
-    at_least_k1 = probs[k + 1]
-    return probs[k] + at_least_k1, at_least_k1
+    return jnp.stack(probs, axis=-1)
+
+
+def _poisson_binomial_tail(values: jax.Array, k: int) -> tuple[jax.Array, jax.Array]:
+    """`(P(N >= k), P(N >= k + 1))` for N a sum of independent Bernoulli(values[..., i])."""
+    law = count_law(values, cap=k + 1)
+    return law[..., k] + law[..., k + 1], law[..., k + 1]
 
 
 def count_truth(kind: str, k: int, values, semantics: str = "product") -> jax.Array:

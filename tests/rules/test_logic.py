@@ -212,3 +212,20 @@ def test_structural_errors():
 def test_docstring_examples():
     failures, _ = doctest.testmod(logic)
     assert failures == 0
+
+
+def test_count_law_matches_enumeration():
+    import itertools
+
+    p = np.array([[0.1, 0.7, 0.4, 0.9], [0.5, 0.0, 1.0, 0.3]])
+    exact = np.zeros((2, 5))
+    for bits in itertools.product((0, 1), repeat=4):
+        weight = np.prod(np.where(np.array(bits) == 1, p, 1 - p), axis=-1)
+        exact[:, sum(bits)] += weight
+    np.testing.assert_allclose(logic.count_law(p), exact, atol=1e-6)
+    lumped = logic.count_law(p, cap=2)
+    np.testing.assert_allclose(lumped, np.concatenate([exact[:, :2], exact[:, 2:].sum(-1, keepdims=True)], -1), atol=1e-6)
+    # a cap above the number of values leaves the impossible counts at 0
+    np.testing.assert_allclose(logic.count_law(p, cap=6)[:, 5:], 0.0, atol=1e-7)
+    with pytest.raises(ValueError, match="cap must be at least 1"):
+        logic.count_law(p, cap=0)
