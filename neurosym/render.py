@@ -33,6 +33,7 @@ import numpy as np
 from flax import struct
 
 from automata.lattice import Lattice
+from neurosym._labels import check_label_image, concrete
 from rules.population import Population
 
 __all__ = [
@@ -56,14 +57,6 @@ _SCALARS = _NON_NEGATIVE + ("drift", "drift_angle")
 
 
 # ---------------------------------------------------------------------------------------- helpers
-def _concrete(x):
-    """`x` as a numpy array when its value is known (outside jit), else None."""
-    try:
-        return np.asarray(x)
-    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError, TypeError):
-        return None
-
-
 def _per_axis(value, ndim: int, name: str, *, minimum: int) -> tuple[int, ...]:
     """An int or one int per axis, each at least `minimum`, as a tuple of `ndim` ints."""
     vals = (value,) * ndim if isinstance(value, (int, np.integer)) else value
@@ -102,28 +95,7 @@ def _lattice_shape(shape) -> tuple[int, ...]:
 
 
 def _check_labels(labels, name: str = "labels") -> None:
-    """Shape and dtype always; values (no negatives) only when concrete."""
-    dtype = getattr(labels, "dtype", None)
-    if dtype is None:
-        labels = np.asarray(labels)
-        dtype = labels.dtype
-    if dtype == bool or not jnp.issubdtype(dtype, jnp.integer):
-        raise TypeError(
-            f"{name} must be an integer label image (0 = background, 1, 2, ... = cells), got "
-            f"dtype {dtype}. Cast it, e.g. {name}.astype(np.int32), if it holds whole numbers."
-        )
-    ndim = len(np.shape(labels))
-    if ndim not in (2, 3):
-        raise ValueError(
-            f"{name} must be a 2D (rows, cols) or 3D (z, rows, cols) label image, got shape "
-            f"{tuple(np.shape(labels))}. For a batch, vmap over the leading axis."
-        )
-    lab = _concrete(labels)
-    if lab is not None and lab.size and lab.min() < 0:
-        raise ValueError(
-            f"{name} must be >= 0 (0 = background), got the label {int(lab.min())}. Relabel "
-            "the cells with positive ids."
-        )
+    check_label_image(labels, name=name, ndims=(2, 3), axes_hint="(rows, cols) or (z, rows, cols); for a batch, vmap over the leading axis.")
 
 
 def _gauss_weights(sigma, radius: int) -> jax.Array:
@@ -258,7 +230,7 @@ def _check_label_args(shape, site_pixels, gap, key, jitter):
                 f"{a}; a cell keeps site_pixels - gap pixels per axis. Use larger site_pixels "
                 "or a smaller gap."
             )
-    j = _concrete(jitter)
+    j = concrete(jitter)
     if j is not None:
         if j.shape != () or not np.isfinite(j) or not 0.0 <= float(j) <= 1.0:
             raise ValueError(
@@ -565,7 +537,7 @@ class Microscope(struct.PyTreeNode):
 
     def check(self) -> None:
         """Raise a clear error unless every value is usable (when concrete, i.e. outside jit)."""
-        ki = _concrete(self.kind_intensity)
+        ki = concrete(self.kind_intensity)
         if ki is not None:
             if ki.ndim != 1 or ki.size == 0:
                 raise ValueError(
@@ -578,7 +550,7 @@ class Microscope(struct.PyTreeNode):
                     "finite brightness per kind, e.g. Microscope.nuclei().kind_intensity."
                 )
         if self.kind_texture is not None:
-            kt = _concrete(self.kind_texture)
+            kt = concrete(self.kind_texture)
             if kt is not None:
                 if kt.shape != _leaf_shape(self.kind_intensity):
                     raise ValueError(
@@ -591,7 +563,7 @@ class Microscope(struct.PyTreeNode):
                         f"kind_texture must be finite and >= 0, got {kt.tolist()}."
                     )
         for name in _SCALARS:
-            v = _concrete(getattr(self, name))
+            v = concrete(getattr(self, name))
             if v is None:
                 continue
             if v.shape != ():
@@ -656,7 +628,7 @@ def _spread(lo: float, hi: float, k: int) -> tuple[float, ...]:
 def _kinds_array(kinds, labels) -> jax.Array:
     """kinds as an int array; a mapping label -> kind becomes an array with -1 for gaps."""
     if isinstance(kinds, Mapping):
-        lab = _concrete(labels)
+        lab = concrete(labels)
         if lab is None:
             raise TypeError(
                 "kinds as a mapping needs concrete labels; inside jit give kinds as an array "
@@ -694,7 +666,7 @@ def _kinds_array(kinds, labels) -> jax.Array:
 
 
 def _check_render_values(labels, kinds, microscope: Microscope) -> None:
-    lab, kin = _concrete(labels), _concrete(kinds)
+    lab, kin = concrete(labels), concrete(kinds)
     if lab is None or kin is None or lab.size == 0:
         return
     top = int(lab.max())
@@ -1190,7 +1162,7 @@ def render_dataset(
             f"use num_kinds <= {known}, or a microscope with more kinds, e.g. "
             f"Microscope.{base.style}(num_kinds={num_kinds})."
         )
-    d = _concrete(density)
+    d = concrete(density)
     if d is not None and (d.shape != () or not 0.0 <= float(d) <= 1.0):
         raise ValueError(
             f"density is the probability that a site holds a cell, in [0, 1]; got {density!r}."

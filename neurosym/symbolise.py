@@ -25,6 +25,7 @@ import networkx as nx
 import numpy as np
 
 from automata.lattice import Lattice
+from neurosym._labels import check_label_image
 from rules.population import Population
 
 __all__ = [
@@ -223,36 +224,7 @@ class Symbolised:
 
 # ---------------------------------------------------------------------------------------- features
 def _check_labels(labels) -> np.ndarray:
-    lab = np.asarray(labels)
-    if lab.dtype == bool or not np.issubdtype(lab.dtype, np.integer):
-        hint = (
-            "Round and cast it, e.g. labels.astype(np.int32), if it holds whole numbers"
-            if np.issubdtype(lab.dtype, np.floating)
-            else "Give an integer label image"
-        )
-        raise TypeError(
-            f"labels must be an integer label image (0 = background, 1, 2, ... = cells), got "
-            f"dtype {lab.dtype}. {hint}; for a binary mask, label its connected components "
-            "first."
-        )
-    if not 1 <= lab.ndim <= 3:
-        raise ValueError(
-            f"labels must be a 2D or 3D label image (1D also works), got {lab.ndim} axes with "
-            f"shape {lab.shape}. For a time series, pass one time point, e.g. labels[t]."
-        )
-    if lab.size == 0:
-        raise ValueError(f"labels is empty (shape {lab.shape}); it holds no cells.")
-    if np.issubdtype(lab.dtype, np.signedinteger):
-        low = lab.min()
-        if low < 0:
-            raise ValueError(
-                f"labels must be >= 0 (0 = background), got the negative label {int(low)}. "
-                "Relabel the cells with positive ids, e.g. labels - labels.min() if the "
-                "minimum marks the background."
-            )
-    elif lab.max() > np.iinfo(np.int64).max:
-        raise ValueError(f"labels holds ids above {np.iinfo(np.int64).max}; relabel the cells.")
-    return lab
+    return check_label_image(np.asarray(labels), ndims=(1, 2, 3), axes_hint="For a time series, pass one time point, e.g. labels[t].")
 
 
 def _check_spacing(spacing, ndim: int) -> np.ndarray:

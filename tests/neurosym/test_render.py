@@ -356,7 +356,7 @@ def test_render_dataset_gives_static_shapes_and_exact_kinds():
         (LABELS, KINDS, CLEAN.replace(kind_intensity=(0.3, float("nan"), 1.0)), ValueError,
          "kind_intensity holds NaN"),
         (np.asarray(LABELS, np.float32), KINDS, CLEAN, TypeError, "must be an integer label image"),
-        (np.ones(5, np.int32), KINDS, CLEAN, ValueError, r"2D \(rows, cols\) or 3D"),
+        (np.ones(5, np.int32), KINDS, CLEAN, ValueError, r"2D or 3D label image.*vmap over the leading axis"),
         (np.ones((2, 2, 2, 2), np.int32), KINDS, CLEAN, ValueError, "got shape \\(2, 2, 2, 2\\)"),
         (-np.asarray(LABELS), KINDS, CLEAN, ValueError, "must be >= 0"),
         (LABELS, KINDS[:5], CLEAN, ValueError, "kinds has 5 entries but the labels go up to 16"),
