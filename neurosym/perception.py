@@ -113,7 +113,8 @@ class PerceptionResult:
       agreement: fraction of the predicted site transitions that `rule` reproduces. Correct
         states of a deterministic rule give 1.0; below 1 the states hold errors.
       restart_agreements: the agreement of each training run, in the order they ran (the
-        score they were ranked by; runs that use one kind almost only score below 0).
+        score they were ranked by; a run that (almost) never uses one kind scores its agreement
+        minus 1).
     """
 
     encoder: Encoder
