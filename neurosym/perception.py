@@ -36,6 +36,7 @@ import optax
 from flax import nnx
 
 import automata
+from automata.checks import check_int
 from automata.lattice import Lattice
 from automata.lifelike import LifeLike
 from neurosym.constraints import life_like_expectation
@@ -227,14 +228,13 @@ def learn_rule_from_images(
         )
     if lattice.num_neighbours != 8:
         raise ValueError("learn_rule_from_images learns Life-like rules on a Moore (8-neighbour) lattice.")
-    if int(restarts) < 1:
-        raise ValueError(f"restarts must be at least 1, got {restarts}.")
+    restarts = check_int(restarts, "restarts", 1)
     if not np.isfinite(stop_agreement):
         raise ValueError(f"stop_agreement must be a finite number (1.0: stop only at an exact run), got {stop_agreement}.")
     if encoder is None:
         starts = [
             Encoder(KINDS, features=(8, 16), head_hidden=16, rngs=nnx.Rngs(int(jax.random.randint(jax.random.fold_in(key, i), (), 0, 2**30))))
-            for i in range(int(restarts))
+            for i in range(restarts)
         ]
     elif tuple(encoder.kinds) != KINDS:
         raise ValueError(f"The encoder's kinds are {encoder.kinds}; learn_rule_from_images needs {KINDS}.")
@@ -243,7 +243,7 @@ def learn_rule_from_images(
     t = images.shape[0]
     x = jnp.asarray(images, jnp.float32)
     lab = jnp.broadcast_to(jnp.asarray(labels, jnp.int32), x.shape)
-    num_steps = int(num_steps)
+    num_steps = check_int(num_steps, "num_steps", 1)
 
     def on_probability(m, x, lab):
         logits = m(x, lab, num_labels=num_sites + 1)[:, 1:]
