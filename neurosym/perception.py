@@ -157,15 +157,16 @@ def _evidence_fit(states: np.ndarray, lattice: Lattice):
     return recover_life_like(pairs, boundary=lattice.boundary, noise=None)
 
 
-def _run_score(states: np.ndarray, lattice: Lattice, min_fraction: float) -> float:
+def _run_score(states: np.ndarray, lattice: Lattice, min_fraction: float):
     """How well a run's hard states explain themselves: the agreement of their own rule.
 
     A labelling that (almost) never uses one kind is explained trivially (every rule without
     B0 keeps an empty board empty); it scores its agreement minus 1, below every real one.
+    Returns the score and the rule fit it comes from.
     """
-    agreement = _evidence_fit(states, lattice).agreement
+    fit = _evidence_fit(states, lattice)
     on = float(states.mean())
-    return agreement if min(on, 1.0 - on) >= min_fraction else agreement - 1.0
+    return (fit.agreement if min(on, 1.0 - on) >= min_fraction else fit.agreement - 1.0), fit
 
 
 def learn_rule_from_images(
@@ -279,15 +280,14 @@ def learn_rule_from_images(
                         optimizer=optimizer, progress=progress)
             probs = np.asarray(on_probability(run.encoder, x, lab))
             states = (probs > 0.5).astype(np.int32)
-            score = _run_score(states, lattice, min_fraction=0.01)
-            runs.append((score, -float(np.mean(run.loss_history[-10:])), i, run, probs, states))
+            score, fit = _run_score(states, lattice, min_fraction=0.01)
+            runs.append((score, -float(np.mean(run.loss_history[-10:])), i, run, probs, states, fit))
             if progress:
                 print(f"restart {i + 1}/{len(starts)}: rule agreement {score:.4f}", flush=True)
             if score >= stop_agreement:
                 break
-    _, _, _, result, probs, states = max(runs, key=lambda r: r[:3])
+    _, _, _, result, probs, states, fit = max(runs, key=lambda r: r[:3])
     trained = result.encoder
-    fit = _evidence_fit(states, lattice)
     rule, agreement = fit.rule, fit.agreement
     flipped_rule = _evidence_fit(1 - states, lattice).rule
     # Unlabelled kinds are only known up to a swap; "on" is the labelling whose rule has no

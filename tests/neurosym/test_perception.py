@@ -37,16 +37,16 @@ def test_states_and_rule_learned_without_labels():
 def test_runs_are_scored_by_how_well_their_states_explain_themselves():
     lat = automata.Lattice((8, 8))
     movie = render_life_movie(jax.random.key(3), lat, "B3/S23", num_steps=5, site_pixels=4)
-    exact = _run_score(movie.states, lat, min_fraction=0.01)
+    exact, _ = _run_score(movie.states, lat, min_fraction=0.01)
     assert exact == 1.0
     noisy = movie.states.copy()
     noisy[2, 3, 3] ^= 1
     noisy[4, 1, 5] ^= 1
-    assert 0.9 < _run_score(noisy, lat, min_fraction=0.01) < 1.0
+    assert 0.9 < _run_score(noisy, lat, min_fraction=0.01)[0] < 1.0
     # "every cell off" is explained by any rule without B0, and must rank below real labellings
     empty = np.zeros_like(movie.states)
-    assert _run_score(empty, lat, min_fraction=0.01) < _run_score(noisy, lat, min_fraction=0.01)
-    assert _run_score(1 - empty, lat, min_fraction=0.01) < 0.5
+    assert _run_score(empty, lat, min_fraction=0.01)[0] < _run_score(noisy, lat, min_fraction=0.01)[0]
+    assert _run_score(1 - empty, lat, min_fraction=0.01)[0] < 0.5
 
 
 def test_restarts_stop_once_a_run_explains_its_states():
