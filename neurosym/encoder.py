@@ -45,11 +45,11 @@ __all__ = [
     "cell_accuracy",
     "cell_cross_entropy",
     "check_inputs",
-    "reuse_compiled_steps",
     "load_pretrained",
     "load_weights",
     "pool_cells",
     "pretrained_names",
+    "reuse_compiled_steps",
     "save_weights",
     "train",
 ]
@@ -344,21 +344,19 @@ def reuse_compiled_steps():
 
 def _train_step(graphdef, loss_fn, optimizer, generate):
     """The jitted training step `(params, rest, opt_state, batch, key) -> (params, opt_state, loss, aux)`."""
-    if _SHARED_STEPS is not None:
-        try:
-            key = (graphdef, loss_fn, optimizer, generate)
-            hash(key)
-        except TypeError:  # an unhashable loss or optimizer: compile for this call alone
-            key = None
-        if key is not None:
-            if key not in _SHARED_STEPS:
-                _SHARED_STEPS[key] = _make_train_step(graphdef, loss_fn, optimizer, generate)
-            return _SHARED_STEPS[key]
-    return _make_train_step(graphdef, loss_fn, optimizer, generate)
+    key = (graphdef, loss_fn, optimizer, generate)
+    try:
+        step = None if _SHARED_STEPS is None else _SHARED_STEPS.get(key)
+    except TypeError:  # an unhashable loss or optimizer: compile for this call alone
+        return _make_train_step(*key)
+    if step is None:
+        step = _make_train_step(*key)
+        if _SHARED_STEPS is not None:
+            _SHARED_STEPS[key] = step
+    return step
 
 
 def _make_train_step(graphdef, loss_fn, optimizer, generate):
-
     def objective(p, rest, batch, k):
         model = nnx.merge(graphdef, p, rest)
         return loss_fn(model, batch, k)
