@@ -103,8 +103,6 @@ class Wireworld(Rule):
         return nxt.astype(x.dtype)
 
 
-
-
 class GreenbergHastings(Rule):
     """The Greenberg-Hastings excitable medium.
 

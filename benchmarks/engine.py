@@ -519,7 +519,7 @@ def case_train(cfg, key, rng, *, skip_peer: bool) -> list[dict]:
 
 
 # --------------------------------------------------------------------------- report
-def _meta(args, cfg) -> dict:
+def _meta(cfg) -> dict:
     return {
         **run_meta(packages=PACKAGES + ("cax",)),
         "config": {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()},
@@ -573,7 +573,7 @@ def main(argv=None) -> int:
     cfg = _config(args, backend)
     cfg["seed"] = args.seed
     out = Path(args.out) if args.out else Path(__file__).resolve().parent / "results" / f"engine-{backend}.json"
-    meta = _meta(args, cfg)
+    meta = _meta(cfg)
     print(f"devosym engine vs CAX {meta['versions']['cax']} on {backend} ({meta['device']}), "
           f"jax {meta['versions']['jax']}", flush=True)
     load = meta["load_average_at_start"][0]

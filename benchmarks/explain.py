@@ -44,7 +44,6 @@ import sys
 import time
 from pathlib import Path
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -217,7 +216,6 @@ def main(argv=None) -> int:
         "side": SIDE, "noise": NOISE, "seed": args.seed, "quick": q,
     }
     out = Path(args.out) if args.out else Path(__file__).resolve().parent / "results" / "explain.json"
-    backend = jax.default_backend()
     meta = {
         **run_meta(argv),
         "config": cfg,
@@ -229,7 +227,7 @@ def main(argv=None) -> int:
             "unobserved entries default to 'not in the rule'",
         ],
     }
-    print(f"Life-like rule recovery on {backend}, jax {meta['versions']['jax']}", flush=True)
+    print(f"Life-like rule recovery on {meta['platform']}, jax {meta['versions']['jax']}", flush=True)
     lattice = automata.Lattice((SIDE, SIDE))
     t0 = time.perf_counter()
     print("[life, one pair]", flush=True)
