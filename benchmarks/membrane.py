@@ -32,25 +32,38 @@ over the timepoint-and-z order.
 
 Conditions, each fine-tuned from the same initial model for the same number of full-batch steps:
   labels only     cross-entropy on N randomly chosen labelled training cells;
-  labels + rules  the same, plus on ALL training cells (labelled or not) two fuzzy-logic rules on
+  labels + rules  the same, plus on ALL training cells (labelled or not) fuzzy-logic rules on
                   the contact graph (product semantics, `Constraint.loss`), where `outside` is an
-                  observed crisp predicate: the cell touches the exterior in the segmentation
+                  observed crisp predicate: the cell touches the exterior in the segmentation.
+                  `--rules one-way` (default):
                      Implies(outside, surface)          a cell touching the outside is surface;
                      Implies(surface, AtLeast(2, surface))  surface cells form a ring.
-                  `outside` is the same geometric fact as the truth, but the rules only use it
-                  one way: they never say a cell is interior (predicting "surface" everywhere
-                  satisfies both), so interior cells are learnt from the labels alone.
+                  These use `outside` one way only: they never say a cell is interior
+                  (predicting "surface" everywhere satisfies both), so interior cells are learnt
+                  from the labels alone.
+                  `--rules two-way` adds the converse, the inside-outside rule
+                     Implies(Not(outside), interior)    a cell that does not touch the outside
+                                                        is interior.
+                  With it the rules fix every training cell's kind from the segmentation (the
+                  truth is the same geometric fact), so this condition measures how well rules
+                  stand in for labels as supervision of an image model (distant supervision):
+                  the model still sees only images and label masks at test time.
+  Both conditions flip the training slices at random each step (`--no-augment` turns it off).
+  The rule loss per cell is -log(satisfaction) (`--rule-reduction log`, the default), which keeps
+  a gradient on confidently wrong cells; `--rule-reduction mean` uses 1 - satisfaction.
 
 Reported for each N: concept accuracy (the fraction of test cells whose predicted kind is the
 geometric truth; images and label masks only, `outside` is not an input) and rule satisfaction
-(the fraction of test cells whose crisp predictions satisfy both rules); they are reported apart
-because "all surface" satisfies the rules. Also the majority-class baseline and how often the
+(the fraction of test cells whose crisp predictions satisfy all the rules); they are reported
+apart because "all surface" satisfies the one-way rules. Also the majority-class baseline and how often the
 truth itself satisfies the rules. Label efficiency: for each accuracy reached by "labels only",
 the fewest labels with which "labels + rules" reaches it, and the ratio.
 
 Usage:
-  python benchmarks/membrane.py            # ~17 min on a 2-core CPU (16 + 16 slices, 40 steps)
-  python benchmarks/membrane.py --quick    # ~4 min (8 + 8 slices, 30 steps)
+  python benchmarks/membrane.py            # ~5 min on an idle 2-core CPU (16 + 16 slices, 40 steps,
+                                           # 6 budgets, one seed)
+  python benchmarks/membrane.py --quick    # ~1 min (8 + 8 slices, 30 steps, 3 budgets)
+  python benchmarks/membrane.py --rules two-way --seeds 0,1,2 --budgets 4,16,64,128   # ~9 min
 """
 
 from __future__ import annotations
@@ -76,7 +89,11 @@ from rules.logic import Constraint
 
 KINDS = ("surface", "interior")
 SURFACE = KINDS.index("surface")
-RULES = [Constraint("Implies(outside, surface)"), Constraint("Implies(surface, AtLeast(2, surface))")]
+RULE_SETS = {
+    "one-way": ("Implies(outside, surface)", "Implies(surface, AtLeast(2, surface))"),
+    "two-way": ("Implies(outside, surface)", "Implies(surface, AtLeast(2, surface))",
+                "Implies(Not(outside), interior)"),
+}
 DATA = Path("/work/shared/data/celegans_membrane_3dmms/pseudolabels_2d_slices.npz")
 TRAIN_TIMEPOINTS = (1, 21, 41, 61, 81)
 TEST_TIMEPOINTS = (11, 31, 51, 71, 91)
@@ -185,17 +202,19 @@ def spread(indices: np.ndarray, cap: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------ learning
-def rule_loss(logits, data):
+def rule_loss(logits, data, rules, reduction="mean"):
     def one(l, outside, nbrs, present):
         truth = kind_probabilities(l, KINDS)
         truth["outside"] = outside
-        return sum(c.loss(truth, neighbours=nbrs, mask=present) for c in RULES) / len(RULES)
+        losses = [c.loss(truth, neighbours=nbrs, mask=present, reduction=reduction) for c in rules]
+        return sum(losses) / len(rules)
 
     return jnp.mean(jax.vmap(one)(logits, data["outside"], data["neighbours"], data["present"]))
 
 
-def crisp_satisfaction(pred, data) -> np.ndarray:
-    """Per present cell: do its crisp predictions satisfy both rules? (flattened over slices)"""
+def crisp_satisfaction(pred, data, rule_set="one-way") -> np.ndarray:
+    """Per present cell: do its crisp predictions satisfy the rules of `rule_set`? (flattened over
+    slices)"""
     pred = np.asarray(pred)
     surface = pred == SURFACE
     nbrs = np.asarray(data["neighbours"])
@@ -204,21 +223,37 @@ def crisp_satisfaction(pred, data) -> np.ndarray:
     nb_surface = np.where(nbrs >= 0, np.take_along_axis(surface, np.maximum(nbrs, 0).reshape(len(pred), -1), 1).reshape(nbrs.shape), False)
     rule1 = ~outside | surface
     rule2 = ~surface | (nb_surface.sum(-1) >= 2)
-    return (rule1 & rule2)[present]
+    ok = rule1 & rule2
+    if rule_set == "two-way":
+        ok &= outside | ~surface
+    return ok[present]
 
 
-def evaluate(model, data, num_labels):
+def evaluate(model, data, num_labels, rule_set):
     logits = model(data["image"], data["labels"], num_labels=num_labels)
     pred = np.asarray(jnp.argmax(logits, -1))
     present = np.asarray(data["present"])
     acc = float((pred == np.asarray(data["kinds"]))[present].mean())
-    return acc, float(crisp_satisfaction(pred, data).mean())
+    return acc, float(crisp_satisfaction(pred, data, rule_set).mean())
 
 
-def fit(init, data, labelled, *, with_rules, num_steps, key, rule_weight, num_labels):
-    # The data travel as the (same) batch of every step, not as constants closed over: XLA
-    # would otherwise spend minutes constant-folding the segment sums over fixed label images.
+def flips(batch: dict, num_steps: int, seed: int) -> list[dict]:
+    """One batch per step, each the slices flipped at random along none, one or both image axes
+    (images and label images together; the cells and their kinds are unchanged)."""
+    variants = []
+    for axes in ((), (1,), (2,), (1, 2)):
+        flip = (lambda a: jnp.flip(a, axes)) if axes else (lambda a: a)
+        variants.append(dict(batch, image=flip(batch["image"]), labels=flip(batch["labels"])))
+    pick = np.random.default_rng(seed).integers(0, len(variants), num_steps)
+    return [variants[i] for i in pick]
+
+
+def fit(init, data, labelled, *, rules, num_steps, key, rule_weight, num_labels, augment, seed,
+        reduction="mean", lr=3e-3):
+    # The data travel as the batch of every step, not as constants closed over: XLA would
+    # otherwise spend minutes constant-folding the segment sums over fixed label images.
     batch = dict(data, labelled=labelled)
+    with_rules = bool(rules)
 
     def loss_fn(model, batch, k):
         logits = model(batch["image"], batch["labels"], num_labels=num_labels)
@@ -226,12 +261,25 @@ def fit(init, data, labelled, *, with_rules, num_steps, key, rule_weight, num_la
         aux = {"ce": ce}
         loss = ce
         if with_rules:
-            rl = rule_loss(logits, batch)
+            rl = rule_loss(logits, batch, rules, reduction)
             loss = loss + rule_weight * rl
             aux["rule"] = rl
         return loss, aux
 
-    return enc.train(init, loss_fn, [batch] * num_steps, num_steps=num_steps, key=key, optimizer=optax.adam(3e-3)).encoder
+    batches = flips(batch, num_steps, seed) if augment else [batch] * num_steps
+    return enc.train(init, loss_fn, batches, num_steps=num_steps, key=key, optimizer=optax.adam(lr)).encoder
+
+
+def mean_over_seeds(runs: list[dict]) -> list[dict]:
+    """One row per (labels, rules): mean and sd over seeds of accuracy and rule satisfaction."""
+    out = []
+    for key in sorted({(r["labels"], r["rules"]) for r in runs}):
+        group = [r for r in runs if (r["labels"], r["rules"]) == key]
+        acc = np.array([r["accuracy"] for r in group])
+        sat = np.array([r["rule_satisfaction"] for r in group])
+        out.append(dict(labels=key[0], rules=key[1], accuracy=float(acc.mean()), accuracy_sd=float(acc.std()),
+                        rule_satisfaction=float(sat.mean()), seeds=len(group)))
+    return out
 
 
 def main(argv=None) -> int:
@@ -243,7 +291,16 @@ def main(argv=None) -> int:
     p.add_argument("--test-slices", type=int, default=None)
     p.add_argument("--budgets", type=str, default=None, help="comma-separated numbers of labelled cells")
     p.add_argument("--rule-weight", type=float, default=1.0)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate of the fine-tuning")
+    p.add_argument("--rules", choices=sorted(RULE_SETS), default="one-way",
+                   help="the rules of the '+ rules' condition (see the module docs)")
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
+                   help="flip the training slices at random each step (default: on)")
+    p.add_argument("--rule-reduction", choices=("mean", "log"), default="log",
+                   help="per-cell rule loss: 1 - satisfaction ('mean') or -log(satisfaction) ('log')")
+    p.add_argument("--seeds", type=str, default="0",
+                   help="comma-separated seeds (head initialisation, labelled cells, flips); the "
+                        "tables average over them")
     p.add_argument("--out", default=None)
     args = p.parse_args(argv)
     path = Path(args.data)
@@ -254,6 +311,7 @@ def main(argv=None) -> int:
             "location with --data PATH."
         )
     q = args.quick
+    seeds = [int(x) for x in args.seeds.split(",")]
     steps = args.steps or (30 if q else 40)
     n_train = args.train_slices or (8 if q else 16)
     n_test = args.test_slices or (8 if q else 16)
@@ -276,8 +334,9 @@ def main(argv=None) -> int:
     test_kinds = np.asarray(test_data["kinds"])[test_present]
     surface_share = float((test_kinds == SURFACE).mean())
     majority = max(surface_share, 1 - surface_share)
-    truth_sat_test = float(crisp_satisfaction(np.asarray(test_data["kinds"]), test_data).mean())
-    truth_sat_train = float(crisp_satisfaction(np.asarray(train_data["kinds"]), train_data).mean())
+    rules = [Constraint(r) for r in RULE_SETS[args.rules]]
+    truth_sat_test = float(crisp_satisfaction(np.asarray(test_data["kinds"]), test_data, args.rules).mean())
+    truth_sat_train = float(crisp_satisfaction(np.asarray(train_data["kinds"]), train_data, args.rules).mean())
     data_info = {
         "train_slices": [[int(timepoints[i]), int(zs[i])] for i in train_idx],
         "test_slices": [[int(timepoints[i]), int(zs[i])] for i in test_idx],
@@ -295,47 +354,57 @@ def main(argv=None) -> int:
           f"removed, {data_info['cells_dropped_by_downsampling']} cells lost to downsampling; "
           f"{time.perf_counter() - t0:.0f} s", flush=True)
     print(f"test cells: {surface_share:.3f} surface; majority-class baseline accuracy {majority:.3f}; "
-          f"the truth satisfies both rules on {truth_sat_test:.3f} of test cells ({truth_sat_train:.3f} of training cells)",
+          f"the truth satisfies the rules on {truth_sat_test:.3f} of test cells ({truth_sat_train:.3f} of training cells)",
           flush=True)
     body = enc.load_pretrained("membrane2d")
-    init = with_kinds(body, KINDS, rngs=nnx.Rngs(args.seed))
-    acc0, sat0 = evaluate(init, test_data, num_labels)
-    print(f"untrained head: accuracy {acc0:.3f} (rules satisfied {sat0:.3f})", flush=True)
     cells = np.argwhere(present)
-    perm = np.random.default_rng(args.seed).permutation(len(cells))
-    rows = []
-    for n in budgets:
-        if n > len(cells):
-            print(f"skipping {n} labels: only {len(cells)} training cells", flush=True)
-            continue
-        mask = np.zeros_like(present)
-        for b, i in cells[perm[:n]]:
-            mask[b, i] = True
-        for with_rules in (False, True):
-            t1 = time.perf_counter()
-            model = fit(init, train_data, jnp.asarray(mask), with_rules=with_rules, num_steps=steps,
-                        key=jax.random.key(args.seed), rule_weight=args.rule_weight, num_labels=num_labels)
-            acc, sat = evaluate(model, test_data, num_labels)
-            row = dict(labels=n, rules=with_rules, accuracy=acc, rule_satisfaction=sat,
-                       labelled_surface=int((np.asarray(train_data["kinds"])[mask] == SURFACE).sum()),
-                       seconds=time.perf_counter() - t1)
-            rows.append(row)
-            print(f"labels {n:4d} rules {'on ' if with_rules else 'off'}: accuracy {acc:.3f} "
-                  f"(rules satisfied {sat:.3f})  ({row['seconds']:.0f} s)", flush=True)
+    runs, untrained = [], []
+    for seed in seeds:
+        # Each seed draws its own head initialisation, labelled cells and flips.
+        init = with_kinds(body, KINDS, rngs=nnx.Rngs(seed))
+        acc0, sat0 = evaluate(init, test_data, num_labels, args.rules)
+        untrained.append({"seed": seed, "accuracy": acc0, "rule_satisfaction": sat0})
+        print(f"seed {seed}: untrained head accuracy {acc0:.3f} (rules satisfied {sat0:.3f})", flush=True)
+        perm = np.random.default_rng(seed).permutation(len(cells))
+        for n in budgets:
+            if n > len(cells):
+                print(f"skipping {n} labels: only {len(cells)} training cells", flush=True)
+                continue
+            mask = np.zeros_like(present)
+            for b, i in cells[perm[:n]]:
+                mask[b, i] = True
+            for with_rules in (False, True):
+                t1 = time.perf_counter()
+                model = fit(init, train_data, jnp.asarray(mask), rules=rules if with_rules else [],
+                            num_steps=steps, key=jax.random.key(seed), rule_weight=args.rule_weight,
+                            num_labels=num_labels, augment=args.augment, seed=seed,
+                            reduction=args.rule_reduction, lr=args.lr)
+                acc, sat = evaluate(model, test_data, num_labels, args.rules)
+                row = dict(seed=seed, labels=n, rules=with_rules, accuracy=acc, rule_satisfaction=sat,
+                           labelled_surface=int((np.asarray(train_data["kinds"])[mask] == SURFACE).sum()),
+                           seconds=time.perf_counter() - t1)
+                runs.append(row)
+                print(f"seed {seed} labels {n:4d} rules {'on ' if with_rules else 'off'}: accuracy {acc:.3f} "
+                      f"(rules satisfied {sat:.3f})  ({row['seconds']:.0f} s)", flush=True)
+    rows = mean_over_seeds(runs)
     efficiency = label_efficiency(rows)
+    if len(seeds) > 1:
+        print(f"\nMeans over seeds {seeds} (sd over seeds in the JSON).")
     print(f"\nMajority-class baseline (test cells): {majority:.3f}; the truth satisfies the rules on {truth_sat_test:.3f} of test cells.")
     print_label_tables(rows, efficiency)
     print("\nGoal: the same per-cell kind accuracy with >= 5x fewer labelled cells when rules are on.")
     meta = {
         **run_meta(argv), "steps": steps, "budgets": budgets,
-        "rule_weight": args.rule_weight, "seed": args.seed, "data_file": str(path),
+        "rule_weight": args.rule_weight, "rules": list(RULE_SETS[args.rules]), "augment": args.augment,
+        "rule_reduction": args.rule_reduction, "lr": args.lr,
+        "seeds": seeds, "data_file": str(path),
         "data": "C. elegans membrane z-slices (Cao et al. 2019, BMC Bioinformatics 20:176), watershed PSEUDO-LABELS",
         "pretrained": "membrane2d", "labels_are": "pseudo-labels (watershed), not ground truth",
-        "majority_baseline_accuracy": majority, "untrained_head": {"accuracy": acc0, "rule_satisfaction": sat0},
+        "majority_baseline_accuracy": majority, "untrained_head": untrained,
         **data_info, "seconds": time.perf_counter() - t0,
     }
     out = Path(args.out) if args.out else Path(__file__).resolve().parent / "results" / "membrane.json"
-    write_json(out, {"meta": meta, "runs": rows, "efficiency": efficiency})
+    write_json(out, {"meta": meta, "runs": runs, "means": rows, "efficiency": efficiency})
     print(f"wrote {out}")
     return 0
 
