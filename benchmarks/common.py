@@ -37,6 +37,23 @@ def run_meta(argv=None, *, packages=PACKAGES) -> dict:
     }
 
 
+def label_masks(present, order, budgets, *, say=print):
+    """`(n, mask)` for each budget `n` that fits: `mask` (shaped like the boolean `present`) marks
+    the cells `argwhere(present)[order[:n]]`. Budgets above the number of cells are skipped, with
+    a line through `say`."""
+    import numpy as np
+
+    cells = np.argwhere(np.asarray(present))
+    for n in budgets:
+        if n > len(cells):
+            say(f"skipping {n} labels: only {len(cells)} training cells")
+            continue
+        mask = np.zeros(np.shape(present), bool)
+        for idx in cells[order[:n]]:
+            mask[tuple(idx)] = True
+        yield n, mask
+
+
 def label_efficiency(rows) -> list[dict]:
     """For each accuracy that "labels only" reaches with N cells, the fewest labelled cells with
     which "labels + rules" reaches it, and the ratio. `rows` are dicts with `labels`, `rules`

@@ -47,7 +47,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from common import label_efficiency, print_label_tables, run_meta
+from common import label_efficiency, label_masks, print_label_tables, run_meta
 from neurosym.cli import write_json
 from neurosym.constraints import logic_loss, prior_loss
 from neurosym.encoder import Encoder, cell_cross_entropy, load_pretrained, train
@@ -184,12 +184,7 @@ def main(argv=None) -> int:
     prior_acc = float((np.asarray(jnp.argmax(prior.log_prob(test_data["expression"]), -1)) == np.asarray(test_data["kinds"]))[np.asarray(test_data["present"])].mean())
     print(f"the expression prior alone (not an image model) labels {prior_acc:.3f} of test cells", flush=True)
     rows = []
-    for n in budgets:
-        if n > len(cells):
-            continue
-        mask = np.zeros_like(present)
-        for b, i in cells[order[:n]]:
-            mask[b, i] = True
+    for n, mask in label_masks(present, order, budgets):
         for with_rules in (False, True):
             t1 = time.perf_counter()
             model = fit(init, train_data, jnp.asarray(mask), with_rules=with_rules, prior=prior, num_steps=steps,

@@ -79,7 +79,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from common import label_efficiency, print_label_tables, run_meta
+from common import label_efficiency, label_masks, print_label_tables, run_meta
 from neurosym import encoder as enc
 from neurosym.cli import write_json
 from neurosym.constraints import kind_probabilities, neighbour_index
@@ -366,13 +366,7 @@ def main(argv=None) -> int:
         untrained.append({"seed": seed, "accuracy": acc0, "rule_satisfaction": sat0})
         print(f"seed {seed}: untrained head accuracy {acc0:.3f} (rules satisfied {sat0:.3f})", flush=True)
         perm = np.random.default_rng(seed).permutation(len(cells))
-        for n in budgets:
-            if n > len(cells):
-                print(f"skipping {n} labels: only {len(cells)} training cells", flush=True)
-                continue
-            mask = np.zeros_like(present)
-            for b, i in cells[perm[:n]]:
-                mask[b, i] = True
+        for n, mask in label_masks(present, perm, budgets):
             for with_rules in (False, True):
                 t1 = time.perf_counter()
                 model = fit(init, train_data, jnp.asarray(mask), rules=rules if with_rules else [],
