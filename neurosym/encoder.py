@@ -36,6 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
+from automata.checks import check_int
 from neurosym.files import atomic_path
 
 __all__ = [
@@ -310,11 +311,17 @@ def cell_accuracy(logits, kinds, mask) -> jax.Array:
 # ------------------------------------------------------------------------------- training
 @dataclass
 class TrainResult:
-    """What `train` returns: the trained encoder, the loss per step and logged extras."""
+    """What `train` returns: the trained encoder, the loss per step and logged extras.
+
+    With `validate`, `validation` holds `(step, score)` pairs and `best_step` the step (number of
+    steps taken) whose model was returned; otherwise they are empty and `num_steps`.
+    """
 
     encoder: Encoder
     loss_history: np.ndarray
     aux_history: dict[str, np.ndarray] = field(default_factory=dict)
+    validation: list[tuple[int, float]] = field(default_factory=list)
+    best_step: int | None = None
 
 
 _SHARED_STEPS: dict | None = None
@@ -382,6 +389,8 @@ def train(
     optimizer: optax.GradientTransformation | None = None,
     params_filter: Any = nnx.Param,
     progress: bool = False,
+    validate: Callable[[Any], float] | None = None,
+    validate_every: int = 10,
 ) -> TrainResult:
     """Train an encoder (and anything else in `loss_fn`'s model) with optax.
 
@@ -398,6 +407,11 @@ def train(
       optimizer: an optax transformation; default `optax.adam(1e-3)`.
       params_filter: which NNX variables are trained (default: all `nnx.Param`).
       progress: print a progress line every 10% of the steps.
+      validate: optional `validate(model) -> score`, higher is better (e.g. accuracy or rule
+        satisfaction on held-out images), called every `validate_every` steps and after the last
+        step; the model with the best score is returned (the earliest on ties). Runs outside
+        the jitted step, so it may use numpy.
+      validate_every: steps between validations.
 
     Returns:
       `TrainResult` with the trained model (a new object; `encoder` is left as it was), the loss
@@ -405,6 +419,8 @@ def train(
     """
     if int(num_steps) < 1:
         raise ValueError(f"num_steps must be at least 1, got {num_steps}.")
+    if validate is not None:
+        validate_every = check_int(validate_every, "validate_every", 1, owner="train")
     optimizer = optax.adam(1e-3) if optimizer is None else optimizer
     graphdef, params, rest = nnx.split(encoder, params_filter, ...)
     opt_state = optimizer.init(params)
@@ -412,6 +428,7 @@ def train(
     step = _train_step(graphdef, loss_fn, optimizer, batches if generate else None)
     iterator = None if generate else iter(batches)
     losses, extras = [], {}
+    validation, best = [], None
     for i in range(int(num_steps)):
         batch = None
         if iterator is not None:
@@ -432,8 +449,20 @@ def train(
         if progress and (i + 1) % max(1, int(num_steps) // 10) == 0:
             shown = ", ".join(f"{n} {v[-1]:.4g}" for n, v in extras.items())
             print(f"step {i + 1}/{num_steps}: loss {loss:.4g}" + (f", {shown}" if shown else ""), flush=True)
+        if validate is not None and ((i + 1) % validate_every == 0 or i + 1 == int(num_steps)):
+            score = float(validate(nnx.merge(graphdef, params, rest)))
+            if np.isnan(score):
+                raise ValueError(f"validate returned NaN at step {i + 1}; it must return a number, higher is better.")
+            validation.append((i + 1, score))
+            if best is None or score > best[0]:
+                best = (score, i + 1, params)
+    if best is not None:
+        best_step, params = best[1], best[2]
+    else:
+        best_step = int(num_steps)
     model = nnx.merge(graphdef, params, rest)
-    return TrainResult(model, np.asarray(losses), {n: np.asarray(v) for n, v in extras.items()})
+    return TrainResult(model, np.asarray(losses), {n: np.asarray(v) for n, v in extras.items()},
+                       validation, best_step)
 
 
 # -------------------------------------------------------------------------------- weights
