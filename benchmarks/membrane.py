@@ -48,6 +48,9 @@ Conditions, each fine-tuned from the same initial model for the same number of f
                   truth is the same geometric fact), so this condition measures how well rules
                   stand in for labels as supervision of an image model (distant supervision):
                   the model still sees only images and label masks at test time.
+  `--validate-slices K` holds out K training slices; with rules, the step whose crisp rule
+  satisfaction on them is highest is kept (checked every 5 steps), while labels only, which has
+  no labels there, keeps its last step.
   Both conditions flip the training slices at random each step (`--no-augment` turns it off).
   The rule loss per cell is -log(satisfaction) (`--rule-reduction log`, the default), which keeps
   a gradient on confidently wrong cells; `--rule-reduction mean` uses 1 - satisfaction.
@@ -249,7 +252,7 @@ def flips(batch: dict, num_steps: int, seed: int) -> list[dict]:
 
 
 def fit(init, data, labelled, *, rules, num_steps, key, rule_weight, num_labels, augment, seed,
-        reduction="mean", lr=3e-3):
+        reduction="mean", lr=3e-3, validate=None):
     # The data travel as the batch of every step, not as constants closed over: XLA would
     # otherwise spend minutes constant-folding the segment sums over fixed label images.
     batch = dict(data, labelled=labelled)
@@ -267,7 +270,9 @@ def fit(init, data, labelled, *, rules, num_steps, key, rule_weight, num_labels,
         return loss, aux
 
     batches = flips(batch, num_steps, seed) if augment else [batch] * num_steps
-    return enc.train(init, loss_fn, batches, num_steps=num_steps, key=key, optimizer=optax.adam(lr)).encoder
+    result = enc.train(init, loss_fn, batches, num_steps=num_steps, key=key, optimizer=optax.adam(lr),
+                       validate=validate, validate_every=5)
+    return result.encoder, result.best_step
 
 
 def mean_over_seeds(runs: list[dict]) -> list[dict]:
@@ -292,6 +297,9 @@ def main(argv=None) -> int:
     p.add_argument("--budgets", type=str, default=None, help="comma-separated numbers of labelled cells")
     p.add_argument("--rule-weight", type=float, default=1.0)
     p.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate of the fine-tuning")
+    p.add_argument("--validate-slices", type=int, default=0,
+                   help="hold out this many training slices; with rules, the step whose crisp rule "
+                        "satisfaction on them is highest is kept (checked every 5 steps)")
     p.add_argument("--rules", choices=sorted(RULE_SETS), default="one-way",
                    help="the rules of the '+ rules' condition (see the module docs)")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
@@ -325,10 +333,15 @@ def main(argv=None) -> int:
     order = np.lexsort((zs, timepoints))
     train_idx = spread(order[np.isin(timepoints[order], TRAIN_TIMEPOINTS)], n_train)
     test_idx = spread(order[np.isin(timepoints[order], TEST_TIMEPOINTS)], n_test)
+    held = set(spread(np.arange(len(train_idx)), args.validate_slices).tolist()) if args.validate_slices else set()
+    val_idx = [i for j, i in enumerate(train_idx) if j in held]
+    train_idx = [i for j, i in enumerate(train_idx) if j not in held]
     train_s = [prepare(images[i], labels[i]) for i in train_idx]
     test_s = [prepare(images[i], labels[i]) for i in test_idx]
-    num_labels = max(len(s["cells"]) for s in train_s + test_s) + 1
+    val_s = [prepare(images[i], labels[i]) for i in val_idx]
+    num_labels = max(len(s["cells"]) for s in train_s + test_s + val_s) + 1
     train_data, test_data = stack(train_s, num_labels), stack(test_s, num_labels)
+    val_data = stack(val_s, num_labels) if val_s else None
     present = np.asarray(train_data["present"])
     test_present = np.asarray(test_data["present"])
     test_kinds = np.asarray(test_data["kinds"])[test_present]
@@ -339,6 +352,7 @@ def main(argv=None) -> int:
     truth_sat_train = float(crisp_satisfaction(np.asarray(train_data["kinds"]), train_data, args.rules).mean())
     data_info = {
         "train_slices": [[int(timepoints[i]), int(zs[i])] for i in train_idx],
+        "validation_slices": [[int(timepoints[i]), int(zs[i])] for i in val_idx],
         "test_slices": [[int(timepoints[i]), int(zs[i])] for i in test_idx],
         "train_cells": int(present.sum()), "test_cells": int(test_present.sum()),
         "train_surface_share": float((np.asarray(train_data["kinds"])[present] == SURFACE).mean()),
@@ -369,17 +383,22 @@ def main(argv=None) -> int:
         for n, mask in label_masks(present, perm, budgets):
             for with_rules in (False, True):
                 t1 = time.perf_counter()
-                model = fit(init, train_data, jnp.asarray(mask), rules=rules if with_rules else [],
-                            num_steps=steps, key=jax.random.key(seed), rule_weight=args.rule_weight,
-                            num_labels=num_labels, augment=args.augment, seed=seed,
-                            reduction=args.rule_reduction, lr=args.lr)
+                # Only the rules can score the held-out slices without labels: their crisp rule
+                # satisfaction picks the kept step. Labels only keeps the last step.
+                validate = None
+                if with_rules and val_data is not None:
+                    validate = lambda m: evaluate(m, val_data, num_labels, args.rules)[1]  # noqa: E731
+                model, kept = fit(init, train_data, jnp.asarray(mask), rules=rules if with_rules else [],
+                                  num_steps=steps, key=jax.random.key(seed), rule_weight=args.rule_weight,
+                                  num_labels=num_labels, augment=args.augment, seed=seed,
+                                  reduction=args.rule_reduction, lr=args.lr, validate=validate)
                 acc, sat = evaluate(model, test_data, num_labels, args.rules)
-                row = dict(seed=seed, labels=n, rules=with_rules, accuracy=acc, rule_satisfaction=sat,
+                row = dict(seed=seed, labels=n, rules=with_rules, accuracy=acc, rule_satisfaction=sat, kept_step=kept,
                            labelled_surface=int((np.asarray(train_data["kinds"])[mask] == SURFACE).sum()),
                            seconds=time.perf_counter() - t1)
                 runs.append(row)
                 print(f"seed {seed} labels {n:4d} rules {'on ' if with_rules else 'off'}: accuracy {acc:.3f} "
-                      f"(rules satisfied {sat:.3f})  ({row['seconds']:.0f} s)", flush=True)
+                      f"(rules satisfied {sat:.3f}; step {kept} kept)  ({row['seconds']:.0f} s)", flush=True)
     rows = mean_over_seeds(runs)
     efficiency = label_efficiency(rows)
     if len(seeds) > 1:
@@ -391,6 +410,7 @@ def main(argv=None) -> int:
         **run_meta(argv), "steps": steps, "budgets": budgets,
         "rule_weight": args.rule_weight, "rules": list(RULE_SETS[args.rules]), "augment": args.augment,
         "rule_reduction": args.rule_reduction, "lr": args.lr,
+        "validate_slices": args.validate_slices,
         "seeds": seeds, "data_file": str(path),
         "data": "C. elegans membrane z-slices (Cao et al. 2019, BMC Bioinformatics 20:176), watershed PSEUDO-LABELS",
         "pretrained": "membrane2d", "labels_are": "pseudo-labels (watershed), not ground truth",
