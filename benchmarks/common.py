@@ -9,6 +9,7 @@ import platform as host_platform
 import sys
 
 import jax
+import numpy as np
 
 PACKAGES = ("jax", "jaxlib", "flax", "optax", "numpy", "sympy", "devosym")
 
@@ -41,8 +42,6 @@ def label_masks(present, order, budgets, *, say=print):
     """`(n, mask)` for each budget `n` that fits: `mask` (shaped like the boolean `present`) marks
     the cells `argwhere(present)[order[:n]]`. Budgets above the number of cells are skipped, with
     a line through `say`."""
-    import numpy as np
-
     cells = np.argwhere(np.asarray(present))
     for n in budgets:
         if n > len(cells):

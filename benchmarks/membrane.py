@@ -215,29 +215,32 @@ def rule_loss(logits, data, rules, reduction="mean"):
     return jnp.mean(jax.vmap(one)(logits, data["outside"], data["neighbours"], data["present"]))
 
 
-def crisp_satisfaction(pred, data, rule_set="one-way") -> np.ndarray:
-    """Per present cell: do its crisp predictions satisfy the rules of `rule_set`? (flattened over
-    slices)"""
-    pred = np.asarray(pred)
-    surface = pred == SURFACE
-    nbrs = np.asarray(data["neighbours"])
-    present = np.asarray(data["present"])
-    outside = np.asarray(data["outside"]) > 0.5
-    nb_surface = np.where(nbrs >= 0, np.take_along_axis(surface, np.maximum(nbrs, 0).reshape(len(pred), -1), 1).reshape(nbrs.shape), False)
-    rule1 = ~outside | surface
-    rule2 = ~surface | (nb_surface.sum(-1) >= 2)
-    ok = rule1 & rule2
-    if rule_set == "two-way":
-        ok &= outside | ~surface
-    return ok[present]
+def crisp_satisfaction(pred, data, rules) -> np.ndarray:
+    """Per present cell: do its crisp predicted kinds satisfy every rule? (flattened over slices)
+
+    The same `Constraint`s as the training loss, evaluated on one-hot kinds, where product
+    semantics gives exactly 0 or 1.
+    """
+    onehot = jax.nn.one_hot(jnp.asarray(pred), len(KINDS))
+
+    def one(p, outside, nbrs):
+        truth = {k: p[..., i] for i, k in enumerate(KINDS)}
+        truth["outside"] = outside
+        ok = jnp.ones(outside.shape, bool)
+        for c in rules:
+            ok &= c(truth, neighbours=nbrs) > 0.5
+        return ok
+
+    ok = jax.vmap(one)(onehot, data["outside"], data["neighbours"])
+    return np.asarray(ok)[np.asarray(data["present"])]
 
 
-def evaluate(model, data, num_labels, rule_set):
+def evaluate(model, data, num_labels, rules):
     logits = model(data["image"], data["labels"], num_labels=num_labels)
     pred = np.asarray(jnp.argmax(logits, -1))
     present = np.asarray(data["present"])
     acc = float((pred == np.asarray(data["kinds"]))[present].mean())
-    return acc, float(crisp_satisfaction(pred, data, rule_set).mean())
+    return acc, float(crisp_satisfaction(pred, data, rules).mean())
 
 
 def flips(batch: dict, num_steps: int, seed: int) -> list[dict]:
@@ -348,8 +351,8 @@ def main(argv=None) -> int:
     surface_share = float((test_kinds == SURFACE).mean())
     majority = max(surface_share, 1 - surface_share)
     rules = [Constraint(r) for r in RULE_SETS[args.rules]]
-    truth_sat_test = float(crisp_satisfaction(np.asarray(test_data["kinds"]), test_data, args.rules).mean())
-    truth_sat_train = float(crisp_satisfaction(np.asarray(train_data["kinds"]), train_data, args.rules).mean())
+    truth_sat_test = float(crisp_satisfaction(test_data["kinds"], test_data, rules).mean())
+    truth_sat_train = float(crisp_satisfaction(train_data["kinds"], train_data, rules).mean())
     data_info = {
         "train_slices": [[int(timepoints[i]), int(zs[i])] for i in train_idx],
         "validation_slices": [[int(timepoints[i]), int(zs[i])] for i in val_idx],
@@ -371,15 +374,14 @@ def main(argv=None) -> int:
           f"the truth satisfies the rules on {truth_sat_test:.3f} of test cells ({truth_sat_train:.3f} of training cells)",
           flush=True)
     body = enc.load_pretrained("membrane2d")
-    cells = np.argwhere(present)
     runs, untrained = [], []
     for seed in seeds:
         # Each seed draws its own head initialisation, labelled cells and flips.
         init = with_kinds(body, KINDS, rngs=nnx.Rngs(seed))
-        acc0, sat0 = evaluate(init, test_data, num_labels, args.rules)
+        acc0, sat0 = evaluate(init, test_data, num_labels, rules)
         untrained.append({"seed": seed, "accuracy": acc0, "rule_satisfaction": sat0})
         print(f"seed {seed}: untrained head accuracy {acc0:.3f} (rules satisfied {sat0:.3f})", flush=True)
-        perm = np.random.default_rng(seed).permutation(len(cells))
+        perm = np.random.default_rng(seed).permutation(int(present.sum()))
         for n, mask in label_masks(present, perm, budgets):
             for with_rules in (False, True):
                 t1 = time.perf_counter()
@@ -387,12 +389,12 @@ def main(argv=None) -> int:
                 # satisfaction picks the kept step. Labels only keeps the last step.
                 validate = None
                 if with_rules and val_data is not None:
-                    validate = lambda m: evaluate(m, val_data, num_labels, args.rules)[1]  # noqa: E731
+                    validate = lambda m: evaluate(m, val_data, num_labels, rules)[1]  # noqa: E731
                 model, kept = fit(init, train_data, jnp.asarray(mask), rules=rules if with_rules else [],
                                   num_steps=steps, key=jax.random.key(seed), rule_weight=args.rule_weight,
                                   num_labels=num_labels, augment=args.augment, seed=seed,
                                   reduction=args.rule_reduction, lr=args.lr, validate=validate)
-                acc, sat = evaluate(model, test_data, num_labels, args.rules)
+                acc, sat = evaluate(model, test_data, num_labels, rules)
                 row = dict(seed=seed, labels=n, rules=with_rules, accuracy=acc, rule_satisfaction=sat, kept_step=kept,
                            labelled_surface=int((np.asarray(train_data["kinds"])[mask] == SURFACE).sum()),
                            seconds=time.perf_counter() - t1)
