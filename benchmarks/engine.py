@@ -62,6 +62,8 @@ except ImportError as err:  # pragma: no cover - depends on the environment
 CASES = ("life", "nca", "train")
 TARGETS = {"life": 100.0, "nca": 3.0, "train": 10.0}
 
+BATCHINGS = ("vmap", "map")
+
 NCA_CHANNELS = 16
 NCA_HIDDEN = 128
 NCA_FIRE_RATE = 0.5
@@ -75,19 +77,19 @@ def _defaults(backend: str, quick: bool) -> dict:
     if quick:
         return dict(
             life_sizes=(256,), life_steps=64, nca_batch=2, nca_size=32, nca_steps=4,
-            train_batch=2, train_size=32, train_steps=8, repeats=3, min_time=0.05,
-            peer_train_repeats=1,
+            nca_batching=("vmap", "map"), train_batch=2, train_size=32, train_steps=8,
+            repeats=3, min_time=0.05, peer_train_repeats=1,
         )
     if gpu:
         return dict(
             life_sizes=(256, 4096), life_steps=256, nca_batch=64, nca_size=128, nca_steps=64,
-            train_batch=8, train_size=72, train_steps=64, repeats=5, min_time=0.2,
-            peer_train_repeats=3,
+            nca_batching=("vmap",), train_batch=8, train_size=72, train_steps=64, repeats=5,
+            min_time=0.2, peer_train_repeats=3,
         )
     return dict(
         life_sizes=(256, 1024), life_steps=256, nca_batch=64, nca_size=128, nca_steps=4,
-        train_batch=8, train_size=72, train_steps=64, repeats=5, min_time=0.2,
-        peer_train_repeats=1,
+        nca_batching=("vmap", "map"), train_batch=8, train_size=72, train_steps=64, repeats=5,
+        min_time=0.2, peer_train_repeats=1,
     )
 
 
@@ -105,6 +107,10 @@ def _parse_args(argv):
     p.add_argument("--nca-batch", type=int, default=None, help="NCA forward batch size")
     p.add_argument("--nca-size", type=int, default=None, help="NCA forward lattice side")
     p.add_argument("--nca-steps", type=int, default=None, help="NCA forward steps per call")
+    p.add_argument("--nca-batching", default=None,
+                   help="comma-separated ways to run the NCA batch, timed for both engines: "
+                        "vmap (all lattices side by side) and/or map (one lattice after another); "
+                        "each engine's fastest is compared (default: vmap,map on CPU, vmap on GPU)")
     p.add_argument("--train-batch", type=int, default=None, help="training batch size")
     p.add_argument("--train-size", type=int, default=None, help="training lattice side")
     p.add_argument("--train-steps", type=int, default=None, help="rollout steps per training step")
@@ -130,6 +136,12 @@ def _config(args, backend: str) -> dict:
             continue
         if name == "life_sizes":
             value = tuple(int(s) for s in str(value).split(",") if s.strip())
+        if name == "nca_batching":
+            value = tuple(s.strip() for s in str(value).split(",") if s.strip())
+            bad = [s for s in value if s not in BATCHINGS]
+            if bad or not value:
+                raise SystemExit(f"--nca-batching takes a comma-separated subset of "
+                                 f"{','.join(BATCHINGS)}, got {args.nca_batching!r}.")
         cfg[name] = value
     for name in ("life_steps", "nca_batch", "nca_size", "nca_steps", "train_batch", "train_size",
                  "train_steps", "repeats", "peer_train_repeats"):
@@ -392,7 +404,13 @@ def case_life(cfg, key, rng) -> list[dict]:
 
 
 def case_nca(cfg, key, rng) -> list[dict]:
-    """Growing NCA forward rollout over a batch, both engines from the same random states."""
+    """Growing NCA forward rollout over a batch, both engines from the same random states.
+
+    A batch can be run side by side (`jax.vmap` for ours, CAX's own leading batch axis) or one
+    lattice after another (`jax.lax.map` for ours, a `lax.scan` over lattices for CAX). On a CPU
+    the second keeps a lattice's working set in cache; each engine is timed both ways (as
+    `--nca-batching` says) and its fastest is compared, all timings kept in the JSON.
+    """
     batch, size, steps = cfg["nca_batch"], cfg["nca_size"], cfg["nca_steps"]
     k_init, k_run = jax.random.split(key)
     params, rule_of, lattice_of, _ = _our_nca(k_init)
@@ -401,41 +419,70 @@ def case_nca(cfg, key, rng) -> list[dict]:
     x0 = rng.random((batch, size, size, NCA_CHANNELS)).astype(np.float32)
     keys = jax.random.split(k_run, batch)
 
-    def ours(params, x, keys):
-        rule = rule_of(params)
+    def our_batch(how):
+        def ours(params, x, keys):
+            rule = rule_of(params)
 
-        def one(x, key):
-            final, _ = automata.rollout(
-                rule, lattice, automata.LatticeState(x=x), key=key, num_steps=steps, record=False
-            )
-            return final.x
+            def one(x, key):
+                final, _ = automata.rollout(
+                    rule, lattice, automata.LatticeState(x=x), key=key, num_steps=steps,
+                    record=False,
+                )
+                return final.x
 
-        return jax.vmap(one)(x, keys)
+            if how == "map":
+                return jax.lax.map(lambda xk: one(*xk), (x, keys))
+            return jax.vmap(one)(x, keys)
+
+        return ours
 
     cax_cs = _CaxGrowingNCA(channels=NCA_CHANNELS, hidden=NCA_HIDDEN, fire_rate=NCA_FIRE_RATE,
                             rngs=nnx.Rngs(int(cfg["seed"])))
     graphdef, cax_state = nnx.split(cax_cs)
 
-    def peer(state, x):
-        # CAX's modules take leading batch axes directly (one dropout mask per step).
-        return nnx.merge(graphdef, state)(x, num_steps=steps)
+    def peer_batch(how):
+        def peer(state, x):
+            if how == "vmap":
+                # CAX's modules take leading batch axes directly (one dropout mask per step).
+                return nnx.merge(graphdef, state)(x, num_steps=steps)
 
-    print(f"  nca forward {batch}x{size}x{size}x{NCA_CHANNELS}, {steps} steps: ours ...", flush=True)
-    r_ours, _ = _measure(ours, (params, jnp.asarray(x0), keys),
-                         repeats=cfg["repeats"], min_time=cfg["min_time"])
-    print(f"  nca forward {batch}x{size}x{size}x{NCA_CHANNELS}, {steps} steps: CAX ...", flush=True)
-    r_cax, _ = _measure(peer, (cax_state, _to_cax_channels(jnp.asarray(x0))),
-                        repeats=cfg["repeats"], min_time=cfg["min_time"])
+            def one(state, xi):  # the module's random state is carried from lattice to lattice
+                model = nnx.merge(graphdef, state)
+                y = model(xi[None], num_steps=steps)[0]
+                return nnx.state(model), y
+
+            return jax.lax.scan(one, state, x)[1]
+
+        return peer
+
+    runs = {"ours": {}, "cax": {}}
+    what = f"nca forward {batch}x{size}x{size}x{NCA_CHANNELS}, {steps} steps"
+    for how in cfg["nca_batching"]:
+        print(f"  {what}, {how}: ours ...", flush=True)
+        runs["ours"][how] = _measure(our_batch(how), (params, jnp.asarray(x0), keys),
+                                     repeats=cfg["repeats"], min_time=cfg["min_time"])[0]
+        print(f"  {what}, {how}: CAX ...", flush=True)
+        runs["cax"][how] = _measure(peer_batch(how), (cax_state, _to_cax_channels(jnp.asarray(x0))),
+                                    repeats=cfg["repeats"], min_time=cfg["min_time"])[0]
     cells = batch * size * size * steps
+    best = {}
+    for engine, by_how in runs.items():
+        for how, r in by_how.items():
+            r["rate"] = _rate(cells, r["seconds"])
+        how = min(by_how, key=lambda h: by_how[h]["seconds"])
+        best[engine] = {**by_how[how], "batching": how}
     return [{
         "case": "nca",
         "label": f"growing NCA forward b{batch} {size}x{size}",
         "params": {"batch": batch, "size": size, "channels": NCA_CHANNELS, "hidden": NCA_HIDDEN,
-                   "steps": steps, "fire_rate": NCA_FIRE_RATE, "init": "uniform [0, 1) states"},
+                   "steps": steps, "fire_rate": NCA_FIRE_RATE, "init": "uniform [0, 1) states",
+                   "batching": list(cfg["nca_batching"])},
         "unit": "cell-updates/s",
-        "ours": {**r_ours, "rate": _rate(cells, r_ours["seconds"])},
-        "cax": {**r_cax, "rate": _rate(cells, r_cax["seconds"])},
-        "speedup": r_cax["seconds"] / r_ours["seconds"],
+        "ours": best["ours"],
+        "cax": best["cax"],
+        "by_batching": {how: {"ours": runs["ours"][how]["rate"], "cax": runs["cax"][how]["rate"]}
+                        for how in cfg["nca_batching"]},
+        "speedup": best["cax"]["seconds"] / best["ours"]["seconds"],
         "target": TARGETS["nca"],
         "check": _nca_check(rng),
     }]
@@ -556,8 +603,11 @@ def _table(records) -> str:
         peer = None if r["cax"] is None else (
             r["cax"]["seconds"] if unit == "s/step" else r["cax"]["rate"])
         ok = None if not r["check"] else r["check"]["match"]
+        label = r["label"]
+        if "by_batching" in r:
+            label += f" ({r['ours']['batching']} / {r['cax']['batching']})"
         rows.append((
-            r["label"], unit, _fmt(ours, unit), _fmt(peer, unit),
+            label, unit, _fmt(ours, unit), _fmt(peer, unit),
             "-" if r["speedup"] is None else f"{r['speedup']:.1f}x",
             f">={r['target']:g}x", _mark(ok),
         ))
