@@ -83,6 +83,10 @@ def format_rule(birth: tuple[int, ...], survive: tuple[int, ...]) -> str:
 # ---------------------------------------------------------------------------- bit-packed path
 # The packed path stores 32 sites of a row in one uint32 word (bit b of word j is column
 # 32 * j + b) and counts neighbours with bitwise adders, so one word operation advances 32 sites.
+# The words are kept as a (words per row, rows) array: with the rows on the last axis XLA's
+# CPU backend vectorises the step along the long axis. At 1024x1024 this made a step 1.8 times
+# faster with jax 0.12 and 2.7 times faster with jax 0.10.2 than rows first; at 256x256 it is
+# as fast with jax 0.12 and faster with 0.10.2.
 
 _WORD = 32
 _ONES = np.uint32(0xFFFFFFFF)
@@ -102,16 +106,21 @@ def _packable(lattice: Lattice, shape: tuple[int, ...]) -> bool:
 
 
 def _pack(x: jax.Array) -> jax.Array:
-    """`(H, W, 1)` site values -> `(H, W // 32)` uint32 words, a site alive when nonzero."""
+    """`(H, W, 1)` site values -> `(W // 32, H)` uint32 words, a site alive when nonzero.
+
+    Word `[k, i]` holds sites `32 k ... 32 k + 31` of row `i` (site `32 k + b` in bit `b`). The
+    rows run along the last axis: XLA's CPU backend vectorises the step along that axis, and
+    a row is only `W // 32` words long (8 at 256x256), while there are `H` rows.
+    """
     h, w = x.shape[0], x.shape[1]
     bits = (x[..., 0] != 0).astype(jnp.uint32).reshape(h, w // _WORD, _WORD)
-    return jnp.sum(bits << jnp.arange(_WORD, dtype=jnp.uint32), axis=-1, dtype=jnp.uint32)
+    return jnp.sum(bits << jnp.arange(_WORD, dtype=jnp.uint32), axis=-1, dtype=jnp.uint32).T
 
 
 def _unpack(words: jax.Array) -> jax.Array:
-    """`(H, K)` uint32 words -> `(H, 32 * K, 1)` uint8 values in {0, 1}."""
-    h, k = words.shape
-    bits = (words[..., None] >> jnp.arange(_WORD, dtype=jnp.uint32)) & jnp.uint32(1)
+    """`(K, H)` uint32 words -> `(H, 32 * K, 1)` uint8 values in {0, 1}."""
+    k, h = words.shape
+    bits = (words.T[..., None] >> jnp.arange(_WORD, dtype=jnp.uint32)) & jnp.uint32(1)
     return bits.astype(jnp.uint8).reshape(h, k * _WORD, 1)
 
 
@@ -246,45 +255,29 @@ def _evaluate(expr, env, cache):
     return out
 
 
-# Two equivalent orders of the step. XLA's CPU backend compiles them very differently from one
-# jax release to the next (Life at 256x256 on a 2-core AVX-512 machine, µs per step):
-#                                   jax 0.10.2   jax 0.12.0
-#   rows padded first                      5.0         0.83
-#   row sums shifted afterwards            2.1         4.6
-# so the rows-first order is used from jax 0.12 on.
-_ROWS_FIRST = tuple(jax.__version_info__[:2]) >= (0, 12)
-
-
 def _packed_step(lattice: Lattice, birth, survive, w: jax.Array) -> jax.Array:
+    """One step on `(W // 32, H)` words (see `_pack`)."""
     one, top = jnp.uint32(1), jnp.uint32(_WORD - 1)
-    rows_first = _ROWS_FIRST
-    if rows_first:
-        # The rows beyond the top and bottom edges joined on first; every row's sums are then
-        # computed once and the rows above and below read as slices.
-        before, after = _edges(lattice, w, 0, w[:1], w[-1:])
-        w = jnp.concatenate([before, w, after], axis=0)
+    # The rows beyond the top and bottom edges joined on first; every row's sums are then
+    # computed once and the rows above and below read as slices.
+    before, after = _edges(lattice, w, 1, w[:, :1], w[:, -1:])
+    w = jnp.concatenate([before, w, after], axis=1)
     # Horizontal neighbours: shift within the word and carry in the edge bit of the adjacent word.
     # Under "reflect" the site beyond column 0 repeats column 0 (bit 0 of word 0), and likewise
     # at the far edge.
-    prev, nxt = _along(lattice, w, 1, w[:, :1] << top, w[:, -1:] >> top)
+    prev, nxt = _along(lattice, w, 0, w[:1] << top, w[-1:] >> top)
     west = (w << one) | (prev >> top)
     east = (w >> one) | (nxt << top)
     # Each row's three-site sum as two bit planes; the middle row excludes the site itself.
     s0, s1 = _full_add(west, w, east)
-    if rows_first:
-        m0, m1 = _half_add(west[1:-1], east[1:-1])
-        up0, down0, up1, down1 = s0[:-2], s0[2:], s1[:-2], s1[2:]
-        w = w[1:-1]
-    else:
-        m0, m1 = _half_add(west, east)
-        up0, down0 = _along(lattice, s0, 0, s0[:1], s0[-1:])
-        up1, down1 = _along(lattice, s1, 0, s1[:1], s1[-1:])
+    m0, m1 = _half_add(west[:, 1:-1], east[:, 1:-1])
+    up0, down0, up1, down1 = s0[:, :-2], s0[:, 2:], s1[:, :-2], s1[:, 2:]
     # 3 + 3 + 2 <= 8 neighbours: add the three 2-bit numbers into a 4-bit count n3 n2 n1 n0.
     n0, c0 = _full_add(up0, down0, m0)
     t, c1 = _full_add(up1, down1, m1)
     n1, c2 = _half_add(t, c0)
     n2, n3 = _half_add(c1, c2)
-    env = {"a": w, "n0": n0, "n1": n1, "n2": n2, "n3": n3}
+    env = {"a": w[:, 1:-1], "n0": n0, "n1": n1, "n2": n2, "n3": n3}
     return _evaluate(_synthesise(birth, survive), env, {})
 
 
