@@ -138,11 +138,11 @@ def rollout(
       when `record=False`.
 
     Batches: a rollout takes one lattice's state; run a batch with `jax.vmap` (all lattices
-    side by side) or `jax.lax.map` (one after another). On a GPU, and for small lattices, vmap
-    is faster. On a CPU, once one lattice has about 10^4 sites or more, lax.map is usually
-    faster, because one lattice's step then stays in cache: the growing neural CA on a batch
-    of 64 128x128 lattices ran 2.4 to 2.8 times faster that way on 2 cores
-    (benchmarks/engine.py).
+    side by side) or `jax.lax.map` (one after another). For small lattices, and on a GPU,
+    vmap is the one to use: it fills the device. On a CPU, once one lattice has about 10^4
+    sites or more, lax.map is usually faster, because one lattice's step then stays in cache:
+    the growing neural CA on a batch of 64 128x128 lattices ran 2.4 to 2.8 times faster that
+    way on 2 cores (benchmarks/engine.py).
 
     Example:
       >>> import jax, jax.numpy as jnp, automata
