@@ -114,8 +114,8 @@ class PerceptionResult:
       agreement: fraction of the predicted site transitions that `rule` reproduces. Correct
         states of a deterministic rule give 1.0; below 1 the states hold errors.
       restart_agreements: the agreement of each training run, in the order they ran (the
-        score they were ranked by; a run that (almost) never uses one kind scores its agreement
-        minus 1).
+        score they were ranked by; a run that (almost) never uses one kind after the first
+        frame scores its agreement minus 1).
     """
 
     encoder: Encoder
@@ -160,12 +160,13 @@ def _evidence_fit(states: np.ndarray, lattice: Lattice):
 def _run_score(states: np.ndarray, lattice: Lattice, min_fraction: float):
     """How well a run's hard states explain themselves: the agreement of their own rule.
 
-    A labelling that (almost) never uses one kind is explained trivially (every rule without
-    B0 keeps an empty board empty); it scores its agreement minus 1, below every real one.
+    A labelling whose frames after the first (the transitions' outcomes) (almost) never use one
+    kind is explained trivially: "B/S" turns any first frame into an empty board, and every rule
+    without B0 keeps an empty board empty. It scores its agreement minus 1, below every real one.
     Returns the score and the rule fit it comes from.
     """
     fit = _evidence_fit(states, lattice)
-    on = float(states.mean())
+    on = float(states[1:].mean())
     return (fit.agreement if min(on, 1.0 - on) >= min_fraction else fit.agreement - 1.0), fit
 
 
@@ -202,12 +203,12 @@ def learn_rule_from_images(
         is fully on; it starts at 1.
       restarts: at most this many independent trainings from different initial encoders
         (ignored when `encoder` is given). The objective has poor local optima: states with
-        errors, or every cell "off" (which any rule without B0 explains). Each run is scored,
-        without labels, by how well its predicted states explain themselves: the fraction of
-        their transitions reproduced by the rule read off them (correct states of a
+        errors, or every cell "off" after the first frame (which "B/S" explains). Each run is
+        scored, without labels, by how well its predicted states explain themselves: the
+        fraction of their transitions reproduced by the rule read off them (correct states of a
         deterministic rule reproduce all of them); runs that (almost) never use one of the two
-        kinds score below every other. The best-scoring run is kept, ties going to the lower
-        final loss.
+        kinds after the first frame score below every other. The best-scoring run is kept, ties
+        going to the lower final loss.
       stop_agreement: stop starting new runs once one scores at least this (default 0.998:
         at most 2 unexplained transitions in 1000). 1.0 runs until an exact run; above 1
         always runs all `restarts`.

@@ -47,6 +47,13 @@ def test_runs_are_scored_by_how_well_their_states_explain_themselves():
     empty = np.zeros_like(movie.states)
     assert _run_score(empty, lat, min_fraction=0.01)[0] < _run_score(noisy, lat, min_fraction=0.01)[0]
     assert _run_score(1 - empty, lat, min_fraction=0.01)[0] < 0.5
+    # cells "on" in the first frame only: "B/S" explains every transition, and the labelling
+    # must still rank below real ones
+    dying = empty.copy()
+    dying[0] = movie.states[0]
+    score, fit = _run_score(dying, lat, min_fraction=0.01)
+    assert fit.rule == "B/S" and fit.agreement == 1.0
+    assert score < _run_score(noisy, lat, min_fraction=0.01)[0]
 
 
 def test_restarts_stop_once_a_run_explains_its_states():
