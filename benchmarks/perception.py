@@ -40,13 +40,13 @@ MICROSCOPES = {
 }
 
 
-def run(rule: str, seed: int, microscope: str, rule_weight: float, num_steps: int) -> dict:
+def run(rule: str, seed: int, microscope: str, rule_weight: float, num_steps: int, restarts: int = 4) -> dict:
     lat = automata.Lattice((16, 16))
     movie = render_life_movie(jax.random.key(seed), lat, rule, num_steps=8, site_pixels=6,
                               microscope=MICROSCOPES[microscope])
     t0 = time.perf_counter()
     result = learn_rule_from_images(movie.images, movie.labels, lat, key=jax.random.key(1000 + seed),
-                                    num_steps=num_steps, rule_weight=rule_weight)
+                                    num_steps=num_steps, rule_weight=rule_weight, restarts=restarts)
     return {
         "rule": movie.rule, "seed": seed, "microscope": microscope, "rule_weight": rule_weight,
         "accuracy": float((result.states == movie.states).mean()),
@@ -61,6 +61,7 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="one seed, Life only")
     p.add_argument("--seeds", type=int, default=None)
     p.add_argument("--steps", type=int, default=400)
+    p.add_argument("--restarts", type=int, default=4, help="at most this many trainings per movie")
     p.add_argument("--rules", default=None, help="comma-separated B/S rules (default B3/S23,B36/S23)")
     p.add_argument("--microscopes", default=None, help="comma-separated: default,noisy (default both; --quick: default)")
     p.add_argument("--rule-term", default="on,off", help="which conditions: on, off or on,off")
@@ -75,7 +76,7 @@ def main(argv=None) -> int:
         for microscope in scopes:
             for weight in weights:
                 for seed in range(seeds):
-                    r = run(rule, seed, microscope, weight, args.steps)
+                    r = run(rule, seed, microscope, weight, args.steps, args.restarts)
                     rows.append(r)
                     print(f"{rule:8s} {microscope:8s} rule term {'on ' if weight else 'off'} seed {seed}: "
                           f"accuracy {r['accuracy']:.4f}, recovered {r['recovered']}, {len(r['restart_agreements'])} run(s) "
@@ -94,7 +95,7 @@ def main(argv=None) -> int:
                                     exact_fraction=float(exact), seeds=len(sel)))
                 print(f"| {rule} | {microscope} | {'on' if weight else 'off'} | {acc.mean():.4f} | {acc.min():.4f} | {exact:.0%} |")
     print("\nGoal: per-cell accuracy >= 97% and the rule recovered exactly (rule term on).")
-    meta = {**run_meta(argv), "steps": args.steps}
+    meta = {**run_meta(argv), "steps": args.steps, "restarts": args.restarts}
     out = Path(args.out) if args.out else Path(__file__).resolve().parent / "results" / "perception.json"
     write_json(out, {"meta": meta, "summary": summary, "runs": rows})
     print(f"wrote {out}")
