@@ -28,6 +28,12 @@ def _blocks(key, batch=4, size=24, cell=6):
     return image.astype(jnp.float32), jnp.broadcast_to(labels, (batch, size, size)), kinds
 
 
+def _all_cells_loss(model, batch, key):
+    """Cross-entropy over every label row of a `_blocks` batch (no extras)."""
+    image, labels, kinds = batch
+    return cell_cross_entropy(model(image, labels, num_labels=17), kinds, jnp.ones_like(kinds)), {}
+
+
 def test_pool_cells_matches_numpy():
     rng = np.random.default_rng(0)
     feats = rng.normal(size=(10, 12, 3)).astype(np.float32)
@@ -96,23 +102,14 @@ def test_train_from_an_iterable_and_running_out():
     enc = Encoder(("dim", "bright"), features=(4,), head_hidden=4, rngs=nnx.Rngs(0))
     data = [_blocks(jax.random.key(i), batch=2) for i in range(3)]
 
-    def loss_fn(model, batch, key):
-        image, labels, kinds = batch
-        logits = model(image, labels, num_labels=17)
-        return cell_cross_entropy(logits, kinds, jnp.ones_like(kinds)), {}
-
-    assert train(enc, loss_fn, data, num_steps=3, key=jax.random.key(0)).loss_history.shape == (3,)
+    assert train(enc, _all_cells_loss, data, num_steps=3, key=jax.random.key(0)).loss_history.shape == (3,)
     with pytest.raises(ValueError, match="batches ran out after 3 of 4 steps"):
-        train(enc, loss_fn, data, num_steps=4, key=jax.random.key(0))
+        train(enc, _all_cells_loss, data, num_steps=4, key=jax.random.key(0))
 
 
 def test_train_keeps_the_model_with_the_best_validation_score():
     enc = Encoder(("dim", "bright"), features=(4,), head_hidden=4, rngs=nnx.Rngs(0))
     data = [_blocks(jax.random.key(i), batch=2) for i in range(7)]
-
-    def loss_fn(model, batch, key):
-        image, labels, kinds = batch
-        return cell_cross_entropy(model(image, labels, num_labels=17), kinds, jnp.ones_like(kinds)), {}
 
     scores = iter([0.2, 0.9, 0.5, 0.9])  # at steps 2, 4, 6 and 7 (the last step)
     seen = []
@@ -122,17 +119,17 @@ def test_train_keeps_the_model_with_the_best_validation_score():
         return next(scores)
 
     opt = optax.adam(1e-2)
-    result = train(enc, loss_fn, data, num_steps=7, key=jax.random.key(0), optimizer=opt,
+    result = train(enc, _all_cells_loss, data, num_steps=7, key=jax.random.key(0), optimizer=opt,
                    validate=validate, validate_every=2)
     assert result.validation == [(2, 0.2), (4, 0.9), (6, 0.5), (7, 0.9)]
     assert result.best_step == 4 and all(seen)  # the earliest of the tied best
-    four = train(enc, loss_fn, data, num_steps=4, key=jax.random.key(0), optimizer=opt)
+    four = train(enc, _all_cells_loss, data, num_steps=4, key=jax.random.key(0), optimizer=opt)
     assert four.best_step == 4 and four.validation == []
     for a, b in zip(jax.tree_util.tree_leaves(nnx.state(result.encoder)),
                     jax.tree_util.tree_leaves(nnx.state(four.encoder))):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     # the last model differs from the kept one, so the choice mattered
-    seven = train(enc, loss_fn, data, num_steps=7, key=jax.random.key(0), optimizer=opt)
+    seven = train(enc, _all_cells_loss, data, num_steps=7, key=jax.random.key(0), optimizer=opt)
     assert not np.array_equal(np.asarray(jax.tree_util.tree_leaves(nnx.state(seven.encoder))[0]),
                               np.asarray(jax.tree_util.tree_leaves(nnx.state(four.encoder))[0]))
 
@@ -141,14 +138,10 @@ def test_train_validation_errors():
     enc = Encoder(("dim", "bright"), features=(4,), head_hidden=4, rngs=nnx.Rngs(0))
     data = [_blocks(jax.random.key(0), batch=2)] * 2
 
-    def loss_fn(model, batch, key):
-        image, labels, kinds = batch
-        return cell_cross_entropy(model(image, labels, num_labels=17), kinds, jnp.ones_like(kinds)), {}
-
     with pytest.raises(ValueError, match="validate_every must be at least 1"):
-        train(enc, loss_fn, data, num_steps=2, key=jax.random.key(0), validate=lambda m: 1.0, validate_every=0)
+        train(enc, _all_cells_loss, data, num_steps=2, key=jax.random.key(0), validate=lambda m: 1.0, validate_every=0)
     with pytest.raises(ValueError, match="validate returned NaN at step 2"):
-        train(enc, loss_fn, data, num_steps=2, key=jax.random.key(0), validate=lambda m: float("nan"))
+        train(enc, _all_cells_loss, data, num_steps=2, key=jax.random.key(0), validate=lambda m: float("nan"))
 
 
 def test_restarts_share_one_compiled_step_inside_reuse_compiled_steps():
@@ -157,8 +150,7 @@ def test_restarts_share_one_compiled_step_inside_reuse_compiled_steps():
 
     def loss_fn(model, batch, key):
         traces.append(1)  # runs once per compilation
-        image, labels, kinds = batch
-        return cell_cross_entropy(model(image, labels, num_labels=17), kinds, jnp.ones_like(kinds)), {}
+        return _all_cells_loss(model, batch, key)
 
     opt = optax.adam(1e-2)
     starts = [Encoder(("dim", "bright"), features=(4,), head_hidden=4, rngs=nnx.Rngs(i)) for i in range(2)]
