@@ -108,9 +108,8 @@ def _packable(lattice: Lattice, shape: tuple[int, ...]) -> bool:
 def _pack(x: jax.Array) -> jax.Array:
     """`(H, W, 1)` site values -> `(W // 32, H)` uint32 words, a site alive when nonzero.
 
-    Word `[k, i]` holds sites `32 k ... 32 k + 31` of row `i` (site `32 k + b` in bit `b`). The
-    rows run along the last axis: XLA's CPU backend vectorises the step along that axis, and
-    a row is only `W // 32` words long (8 at 256x256), while there are `H` rows.
+    Word `[k, i]` holds sites `32 k ... 32 k + 31` of row `i` (site `32 k + b` in bit `b`): the
+    rows run along the last axis (why: the comment above).
     """
     h, w = x.shape[0], x.shape[1]
     bits = (x[..., 0] != 0).astype(jnp.uint32).reshape(h, w // _WORD, _WORD)

@@ -40,7 +40,7 @@ MICROSCOPES = {
 }
 
 
-def run(rule: str, seed: int, microscope: str, rule_weight: float, num_steps: int, restarts: int = 4) -> dict:
+def run(rule: str, seed: int, microscope: str, rule_weight: float, num_steps: int, restarts: int) -> dict:
     lat = automata.Lattice((16, 16))
     movie = render_life_movie(jax.random.key(seed), lat, rule, num_steps=8, site_pixels=6,
                               microscope=MICROSCOPES[microscope])
