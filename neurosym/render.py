@@ -13,7 +13,9 @@ label image is known exactly, so every cell's kind is a free, perfect annotation
 - `render`: labels plus per-label kinds through a `Microscope` to an image; pure JAX, so it can
   be jitted and vmapped over batches and run inside a training step.
 - `augment`: one random affine warp applied to an image and its labels (labels stay exact).
-- `render_dataset`: a batch of random lattice states rendered to `(images, labels, kinds)`.
+- `render_dataset`: a batch of random lattice states rendered to `(images, labels, kinds)`,
+  cells scattered over the lattice or packed in one compact embryo-like tissue.
+- `outer_cells`: which cells of a label image lie on a tissue's outside (touch the background).
 
 Conventions: a label image holds 0 for background and `1 .. L - 1` for cells; a kinds array
 `kinds` of length `L` gives the kind of label `l` as `kinds[l]` (entry 0, the background, is
@@ -37,10 +39,12 @@ from neurosym._labels import check_label_image, concrete
 from rules.population import Population
 
 __all__ = [
+    "LAYOUTS",
     "STYLES",
     "Microscope",
     "augment",
     "lattice_labels",
+    "outer_cells",
     "population_labels",
     "render",
     "render_dataset",
@@ -1046,13 +1050,31 @@ def augment(
 
 
 # ---------------------------------------------------------------------------------------- datasets
-def _dataset_one(key, shape, site_pixels, gap, num_kinds, density, jitter, aug, microscope):
+def _embryo_sites(key, shape) -> jax.Array:
+    """Sites inside a random ellipse (ellipsoid) of the lattice: a compact embryo-like tissue.
+
+    Semi-axes are 20-48% of the lattice along each axis and the centre moves by up to 8% of
+    it, so the tissue stays inside the lattice; the centre site is always inside.
+    """
+    k_r, k_c = jax.random.split(key)
+    size = jnp.asarray(shape, jnp.float32)
+    radius = size * jax.random.uniform(k_r, (len(shape),), minval=0.2, maxval=0.48)
+    centre = (size - 1) / 2 + size * jax.random.uniform(k_c, (len(shape),), minval=-0.08, maxval=0.08)
+    grid = jnp.stack(jnp.meshgrid(*[jnp.arange(n, dtype=jnp.float32) for n in shape], indexing="ij"), -1)
+    inside = (((grid - centre) / jnp.maximum(radius, 0.5)) ** 2).sum(-1) <= 1.0
+    nearest = jnp.round(centre).astype(jnp.int32)
+    return inside.at[tuple(nearest)].set(True).reshape(-1)
+
+
+def _dataset_one(key, shape, site_pixels, gap, num_kinds, density, jitter, aug, microscope, layout):
     k_lab, k_kind, k_aug, k_mic, k_img = jax.random.split(key, 5)
     site = _site_labels(shape, site_pixels, gap, jitter, k_lab)
     num_sites = int(np.prod(shape))
     u = jax.random.uniform(k_kind, (2 * num_sites,)).reshape(2, num_sites)
     kind = jnp.minimum(jnp.floor(u[0] * num_kinds), num_kinds - 1).astype(jnp.int32)
     occupied = u[1] < density
+    if layout == "embryo":
+        occupied = occupied & _embryo_sites(jax.random.fold_in(k_kind, 1), shape)
     kinds = jnp.concatenate([jnp.full(1, -1, jnp.int32), jnp.where(occupied, kind, -1)])
     labels = jnp.where(kinds[site] >= 0, site, 0)
     if aug is not None:
@@ -1064,18 +1086,52 @@ def _dataset_one(key, shape, site_pixels, gap, num_kinds, density, jitter, aug, 
 
 
 def _dataset(
-    key, density, jitter, microscope, *, num_images, shape, site_pixels, gap, num_kinds, aug, draw
+    key, density, jitter, microscope, *, num_images, shape, site_pixels, gap, num_kinds, aug, draw,
+    layout,
 ):
     m = draw if draw is not None else microscope
     return jax.vmap(
-        lambda k: _dataset_one(k, shape, site_pixels, gap, num_kinds, density, jitter, aug, m)
+        lambda k: _dataset_one(k, shape, site_pixels, gap, num_kinds, density, jitter, aug, m, layout)
     )(jax.random.split(key, num_images))
 
 
 _dataset_jit = jax.jit(
     _dataset,
-    static_argnames=("num_images", "shape", "site_pixels", "gap", "num_kinds", "aug", "draw"),
+    static_argnames=("num_images", "shape", "site_pixels", "gap", "num_kinds", "aug", "draw", "layout"),
 )
+
+#: Where `render_dataset` puts cells: anywhere on the lattice, or in one compact tissue.
+LAYOUTS = ("scattered", "embryo")
+
+
+def outer_cells(labels, num_labels: int) -> jax.Array:
+    """Which labels lie on a tissue's outside: a pixel next to background (label 0) or the frame.
+
+    Face neighbours only (4 in 2D, 6 in 3D). A tissue whose cells touch (membrane-style labels,
+    `gap=0`) then has its outer layer marked and every cell inside it unmarked.
+
+    Args:
+      labels: one integer label image `(*spatial)`, 0 = background (vmap for a batch).
+      num_labels: static number of label values (max label + 1).
+
+    Returns:
+      `(num_labels,)` booleans; entry 0 (the background) and absent labels are False.
+
+    Example:
+      >>> lab = jnp.array([[0, 0, 0, 0, 0], [0, 1, 1, 1, 0], [0, 1, 2, 1, 0], [0, 1, 1, 3, 3]])
+      >>> outer_cells(lab, 4).tolist()       # 2 is enclosed by 1; 3 touches the frame
+      [False, True, False, True]
+    """
+    labels = jnp.asarray(labels).astype(jnp.int32)
+    near = jnp.zeros(labels.shape, bool)
+    for a in range(labels.ndim):
+        pads = [(0, 0)] * labels.ndim
+        pads[a] = (1, 1)
+        p = jnp.pad(labels, pads, constant_values=0)
+        n = labels.shape[a]
+        near = near | (jax.lax.slice_in_dim(p, 0, n, axis=a) == 0) | (jax.lax.slice_in_dim(p, 2, n + 2, axis=a) == 0)
+    touch = jnp.zeros(num_labels, bool).at[labels.reshape(-1)].max((near & (labels > 0)).reshape(-1), mode="drop")
+    return touch.at[0].set(False)
 
 
 def render_dataset(
@@ -1090,12 +1146,15 @@ def render_dataset(
     jitter: float = 0.5,
     gap=None,
     augment: bool | Mapping = True,
+    layout: str = "scattered",
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
     """A batch of random lattice states rendered to images, with exact labels and kinds.
 
     Each image: every site is occupied with probability `density` by a cell of a kind drawn
     uniformly from `0 .. num_kinds - 1` (empty sites are background, there is no "empty"
-    kind); cell outlines from `lattice_labels` (site `i` is label `i + 1`) with a fresh
+    kind). With `layout="embryo"` only the sites inside a random ellipse (an ellipsoid in 3D;
+    semi-axes 20-48% of the lattice) can be occupied: one compact tissue in background, like
+    an embryo inside its eggshell, whose outer cells `outer_cells` finds. Cell outlines from `lattice_labels` (site `i` is label `i + 1`) with a fresh
     `jitter`; optionally a random affine warp of the labels (see `augment`); then `render`.
     Warping happens before rendering, so blur and noise are never interpolated. Compiled once
     per set of static arguments; runs under an outer `jit` too (e.g. inside a training step).
@@ -1115,6 +1174,7 @@ def render_dataset(
         microscope, 0 for a membrane one (neighbours share an outline).
       augment: True for the default warp of `augment`, False for none, or a mapping of its
         arguments (`rotation`, `shear`, `magnification`, `flip`).
+      layout: `"scattered"` (cells anywhere) or `"embryo"` (one compact tissue), see above.
 
     Returns:
       `(images, labels, kinds)`: float32 images `(B, *pixels)`, int32 labels `(B, *pixels)`
@@ -1135,6 +1195,8 @@ def render_dataset(
         raise TypeError(f"num_images must be an integer, got {num_images!r}.") from err
     if num_images < 1:
         raise ValueError(f"num_images must be at least 1, got {num_images}.")
+    if layout not in LAYOUTS:
+        raise ValueError(f"Unknown layout {layout!r}; choose one of {', '.join(map(repr, LAYOUTS))}.")
     if isinstance(microscope, Microscope):
         microscope.check()
         base, draw = microscope, None
@@ -1197,4 +1259,5 @@ def render_dataset(
         num_kinds=num_kinds,
         aug=aug,
         draw=draw,
+        layout=layout,
     )

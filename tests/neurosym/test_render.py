@@ -13,6 +13,7 @@ from neurosym.render import (
     Microscope,
     augment,
     lattice_labels,
+    outer_cells,
     population_labels,
     render,
     render_dataset,
@@ -349,6 +350,58 @@ def test_render_dataset_gives_static_shapes_and_exact_kinds():
     assert not np.array_equal(np.asarray(other[1]), np.asarray(labels))
 
 
+def reference_outer(lab: np.ndarray) -> set:
+    """Labels with a face neighbour that is background or outside the frame, pixel by pixel."""
+    out = set()
+    for idx in zip(*np.nonzero(lab)):
+        for a in range(lab.ndim):
+            for d in (-1, 1):
+                j = list(idx)
+                j[a] += d
+                if not 0 <= j[a] < lab.shape[a] or lab[tuple(j)] == 0:
+                    out.add(int(lab[idx]))
+    return out
+
+
+@pytest.mark.parametrize("shape", [(6, 7), (3, 4, 5)])
+def test_outer_cells_matches_a_pixel_by_pixel_reference(shape):
+    rng = np.random.default_rng(len(shape))
+    for _ in range(5):
+        lab = rng.integers(0, 6, shape) * (rng.random(shape) < 0.8)
+        got = np.flatnonzero(np.asarray(outer_cells(jnp.asarray(lab), 8)))
+        assert set(got.tolist()) == reference_outer(lab)
+
+
+def test_embryo_layout_is_one_compact_tissue_with_an_outer_layer():
+    shape, sp = (12, 12), 6
+    images, labels, kinds = render_dataset(KEY, 4, shape=shape, site_pixels=sp, microscope=Microscope.membrane(),
+                                           density=1.0, layout="embryo", augment=False)
+    scattered = render_dataset(KEY, 4, shape=shape, site_pixels=sp, microscope=Microscope.membrane(),
+                               density=1.0, augment=False)[2]
+    assert np.all(np.asarray(scattered)[:, 1:] >= 0)      # density 1: every site a cell
+    for b in range(4):
+        lab = np.asarray(labels[b])
+        present = np.asarray(kinds[b]) >= 0
+        # Fewer cells than sites, and no hole: all background is reached from the frame.
+        assert 4 <= present.sum() < 144
+        background = lab == 0
+        reach = np.zeros_like(background)
+        reach[[0, -1]] = background[[0, -1]]
+        reach[:, [0, -1]] = background[:, [0, -1]]
+        for _ in range(200):
+            grown = reach.copy()
+            grown[1:] |= reach[:-1]; grown[:-1] |= reach[1:]
+            grown[:, 1:] |= reach[:, :-1]; grown[:, :-1] |= reach[:, 1:]
+            grown &= background
+            if np.array_equal(grown, reach):
+                break
+            reach = grown
+        assert np.array_equal(reach, background)
+        outer = np.asarray(outer_cells(labels[b], kinds.shape[1]))
+        assert outer[present].any() and (~outer[present]).any()     # an outer layer and an inside
+        assert not outer[~present].any()
+
+
 # ---------------------------------------------------------------------------------------- errors
 @pytest.mark.parametrize(
     "labels, kinds, microscope, error, match",
@@ -410,6 +463,8 @@ def test_microscope_and_dataset_errors():
         render_dataset(KEY, 2, shape=SHAPE, site_pixels=SP, microscope=nuclei, num_kinds=5)
     with pytest.raises(ValueError, match="density is the probability"):
         render_dataset(KEY, 2, shape=SHAPE, site_pixels=SP, microscope=nuclei, density=2.0)
+    with pytest.raises(ValueError, match="Unknown layout 'ring'; choose one of 'scattered', 'embryo'"):
+        render_dataset(KEY, 2, shape=SHAPE, site_pixels=SP, microscope=nuclei, layout="ring")
     with pytest.raises(ValueError, match="Unknown augment settings \\['zoom'\\]"):
         render_dataset(KEY, 2, shape=SHAPE, site_pixels=SP, microscope=nuclei,
                        augment={"zoom": 2.0})
