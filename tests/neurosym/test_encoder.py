@@ -212,11 +212,31 @@ def test_bad_inputs_are_named():
 
 
 def test_pretrained_weights_ship_and_load():
+    from neurosym.pretrain import EMBRYO_KINDS, STAIN_KINDS
+
     names = enc_mod.pretrained_names()
     assert {"nuclei2d", "membrane2d"} <= set(names)
+    expected = {"nuclei2d": STAIN_KINDS, "membrane2d": EMBRYO_KINDS}
     for name in names:
         model = enc_mod.load_pretrained(name)
-        assert isinstance(model, Encoder) and model.kinds == ("low", "mid", "high")
+        assert isinstance(model, Encoder) and model.kinds == expected[name]
+
+
+def test_pretrained_membrane_encoder_finds_outer_cells_of_a_rendered_embryo():
+    from neurosym.render import Microscope, outer_cells, render_dataset
+
+    model = enc_mod.load_pretrained("membrane2d")
+    scope = Microscope.sample(jax.random.key(321), base=Microscope.membrane(3))
+    images, labels, kinds = render_dataset(jax.random.key(8), 4, shape=(12, 12), site_pixels=8, microscope=scope,
+                                           density=1.0, layout="embryo")
+    present = kinds >= 0
+    outer = jax.vmap(lambda l: outer_cells(l, kinds.shape[1]))(labels)
+    probs = jax.nn.softmax(model(images, labels, num_labels=kinds.shape[1]), -1)
+    said_outer = probs[..., 0::2].sum(-1) > 0.5
+    accuracy = float(((said_outer == outer) & present).sum() / present.sum())
+    share = float((outer & present).sum() / present.sum())
+    # Position is read from the image alone, under an instrument the body never saw.
+    assert accuracy > max(share, 1 - share) + 0.1 and accuracy > 0.8
 
 
 def test_pretrained_nuclei_encoder_reads_stain_levels_on_a_new_microscope():
@@ -241,3 +261,17 @@ def test_with_kinds_keeps_the_body_and_pretrain_runs():
     assert new(image, labels, num_labels=17).shape == (1, 17, 2)
     with pytest.raises(ValueError, match="style must be 'nuclei' or 'membrane'"):
         pretrain("brightfield", num_steps=1, key=jax.random.key(0))
+
+
+def test_pretrain_on_embryo_layouts_learns_stain_and_position():
+    from neurosym.pretrain import EMBRYO_KINDS, pretrain
+
+    result = pretrain("membrane", num_steps=2, key=jax.random.key(0), batch=2, lattice_shape=(4, 4),
+                      features=(4, 8), layout="embryo")
+    assert result.encoder.kinds == EMBRYO_KINDS == ("low outer", "low inner", "mid outer", "mid inner",
+                                                    "high outer", "high inner")
+    assert result.aux_history["accuracy"].shape == (2,)
+    with pytest.raises(ValueError, match="layout must be one of 'scattered', 'embryo'"):
+        pretrain("membrane", num_steps=1, key=jax.random.key(0), layout="ring")
+    with pytest.raises(ValueError, match="needs batch >= 2 and even lattice sides >= 4"):
+        pretrain("membrane", num_steps=1, key=jax.random.key(0), layout="embryo", lattice_shape=(5, 6))
