@@ -32,7 +32,8 @@ membrane-stained embryos to read each cell's stain level and whether it is an ou
 cell; `--weights` takes another) with a fresh two-kind head (`neurosym.pretrain.with_kinds`);
 the whole network is fine-tuned (Adam, learning rate 1e-3: 3e-3 overwrites the pre-trained
 features within 40 steps). Before any fine-tuning, the pre-trained head itself (its "outer"
-probability) is scored too: how far the simulation alone gets on real images, with no labels. Images and labels are downsampled 2x (2x2 block mean for images, nearest for
+probability) is scored too: how far the simulation alone gets on real images, with no labels.
+Images and labels are downsampled 2x (2x2 block mean for images, nearest for
 labels; a cell that vanishes is dropped) to 128 x 178. Train and test slices come from different
 timepoints: train on timepoints 1, 21, 41, 61, 81 and test on 11, 31, 51, 71, 91 (so both cover
 the 4- to ~45-cell stages), at most `--train-slices` and `--test-slices` of each, spread evenly

@@ -12,8 +12,9 @@ illumination) and a random affine warp. Cells are drawn with one of three stain 
 
 The body learns to find cells, read their stain and place them in their tissue under many
 instruments, for cells about 6-20 px across (8 and 16 px sites, zoomed 0.8-1.25x; resize
-images with larger cells first); a user keeps the body and trains a head for their own kinds with `with_kinds`, or
-reads the pre-trained head directly (position: sum the "outer" kinds' probabilities).
+images with larger cells first). A user keeps the body and trains a head for their own kinds
+with `with_kinds`, or reads the pre-trained head directly (position: sum the "outer" kinds'
+probabilities).
 
 The shipped weights (`neurosym.encoder.load_pretrained`) were made with
 

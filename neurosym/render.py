@@ -1054,7 +1054,8 @@ def _embryo_sites(key, shape) -> jax.Array:
     """Sites inside a random ellipse (ellipsoid) of the lattice: a compact embryo-like tissue.
 
     Semi-axes are 20-48% of the lattice along each axis and the centre moves by up to 8% of
-    it, so the tissue stays inside the lattice; the centre site is always inside.
+    it, so most tissues lie inside the lattice and the largest may reach its edge (where
+    `outer_cells` counts the frame as outside); the centre site is always inside.
     """
     k_r, k_c = jax.random.split(key)
     size = jnp.asarray(shape, jnp.float32)
@@ -1154,8 +1155,8 @@ def render_dataset(
     uniformly from `0 .. num_kinds - 1` (empty sites are background, there is no "empty"
     kind). With `layout="embryo"` only the sites inside a random ellipse (an ellipsoid in 3D;
     semi-axes 20-48% of the lattice) can be occupied: one compact tissue in background, like
-    an embryo inside its eggshell, whose outer cells `outer_cells` finds. Cell outlines from `lattice_labels` (site `i` is label `i + 1`) with a fresh
-    `jitter`; optionally a random affine warp of the labels (see `augment`); then `render`.
+    an embryo inside its eggshell, whose outer cells `outer_cells` finds. Cell outlines from
+    `lattice_labels` (site `i` is label `i + 1`) with a fresh `jitter`; optionally a random affine warp of the labels (see `augment`); then `render`.
     Warping happens before rendering, so blur and noise are never interpolated. Compiled once
     per set of static arguments; runs under an outer `jit` too (e.g. inside a training step).
 
