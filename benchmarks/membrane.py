@@ -99,7 +99,7 @@ from common import label_efficiency, label_masks, print_label_tables, run_meta
 from neurosym import encoder as enc
 from neurosym.cli import write_json
 from neurosym.constraints import kind_probabilities, neighbour_index
-from neurosym.pretrain import EMBRYO_KINDS, with_kinds
+from neurosym.pretrain import EMBRYO_KINDS, outer_probability, with_kinds
 from neurosym.symbolise import contact_graph
 from rules.logic import Constraint
 
@@ -302,7 +302,7 @@ def fit(init, data, labelled, *, rules, num_steps, key, rule_weight, num_labels,
         logits = model(batch["image"], batch["labels"], num_labels=num_labels)
         ce = enc.cell_cross_entropy(logits, batch["kinds"], batch["labelled"])
         aux = {"ce": ce}
-        loss = ce * label_weight if with_rules else ce
+        loss = ce * label_weight
         if with_rules:
             rl = rule_loss(logits, batch, rules, reduction)
             loss = loss + rule_weight * rl
@@ -421,9 +421,8 @@ def main(argv=None) -> int:
             else enc.load_weights(args.weights))
     zero_shot = None
     if tuple(body.kinds) == EMBRYO_KINDS:
-        # The pre-training head already reads position: "outer" summed over the stain levels.
-        logits = body(test_data["image"], test_data["labels"], num_labels=num_labels)
-        outer = jax.nn.softmax(logits, -1)[..., 0::2].sum(-1)
+        # The pre-training head already reads position.
+        outer = outer_probability(body(test_data["image"], test_data["labels"], num_labels=num_labels))
         pred = np.where(np.asarray(outer) > 0.5, SURFACE, 1 - SURFACE)
         zero_shot = float((pred == np.asarray(test_data["kinds"]))[test_present].mean())
         print(f"the pre-trained head alone (outer = surface, no fine-tuning, no labels): accuracy {zero_shot:.3f}",
@@ -444,7 +443,7 @@ def main(argv=None) -> int:
                 validate = None
                 if with_rules and val_data is not None:
                     validate = lambda m: evaluate(m, val_data, num_labels, rules)[1]  # noqa: E731
-                label_weight = n / int(present.sum()) if args.balance == "cells" else 1.0
+                label_weight = n / int(present.sum()) if with_rules and args.balance == "cells" else 1.0
                 model, kept = fit(init, train_data, jnp.asarray(mask), rules=rules if with_rules else [],
                                   label_weight=label_weight,
                                   num_steps=steps, key=jax.random.key(seed), rule_weight=args.rule_weight,

@@ -44,7 +44,7 @@ from flax import nnx
 from neurosym.encoder import Encoder, TrainResult, cell_accuracy, cell_cross_entropy, save_weights, train
 from neurosym.render import LAYOUTS, Microscope, outer_cells, render_dataset
 
-__all__ = ["EMBRYO_KINDS", "POSITIONS", "STAIN_KINDS", "pretrain", "with_kinds"]
+__all__ = ["EMBRYO_KINDS", "POSITIONS", "STAIN_KINDS", "outer_probability", "pretrain", "with_kinds"]
 
 #: The alphabet of the pre-training head: stain levels.
 STAIN_KINDS = ("low", "mid", "high")
@@ -53,8 +53,27 @@ STAIN_KINDS = ("low", "mid", "high")
 POSITIONS = ("outer", "inner")
 
 #: The alphabet of the head pre-trained on embryo layouts: stain level and position,
-#: e.g. `"mid inner"`; kind `2 * stain + position`.
+#: e.g. `"mid inner"`; kind `len(POSITIONS) * stain + position`.
 EMBRYO_KINDS = tuple(f"{s} {p}" for s in STAIN_KINDS for p in POSITIONS)
+
+
+def outer_probability(logits) -> jax.Array:
+    """P(the cell is on its tissue's outside) from logits `(..., len(EMBRYO_KINDS))` of a head
+    pre-trained on embryo layouts: the probabilities of the "outer" kinds, summed over stains.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> round(float(outer_probability(jnp.zeros(6))), 3)      # uniform over the six kinds
+      0.5
+    """
+    logits = jnp.asarray(logits)
+    if logits.shape[-1:] != (len(EMBRYO_KINDS),):
+        raise ValueError(
+            f"outer_probability takes logits over the {len(EMBRYO_KINDS)} EMBRYO_KINDS on the last "
+            f"axis, got shape {tuple(logits.shape)}; use a head pre-trained with layout='embryo'."
+        )
+    probs = jax.nn.softmax(logits, -1).reshape(*logits.shape[:-1], len(STAIN_KINDS), len(POSITIONS))
+    return probs[..., POSITIONS.index("outer")].sum(-1)
 
 
 def with_kinds(encoder: Encoder, kinds: Sequence[str], *, rngs: nnx.Rngs) -> Encoder:
@@ -83,7 +102,7 @@ def _embryo_batch(key, batch, lattice_shape, site_pixels, scope):
     """Half the batch at `site_pixels`, half at twice the size on half the lattice (same image
     size): small and large cells. Kinds are `EMBRYO_KINDS` indices, padded to one label count."""
     halves = []
-    small = tuple(max(2, s // 2) for s in lattice_shape)
+    small = tuple(s // 2 for s in lattice_shape)
     num_labels = int(np.prod(lattice_shape)) + 1
     for i, (shape, px) in enumerate(((tuple(lattice_shape), site_pixels), (small, 2 * site_pixels))):
         images, labels, stain = render_dataset(
@@ -91,7 +110,8 @@ def _embryo_batch(key, batch, lattice_shape, site_pixels, scope):
             site_pixels=px, microscope=scope, density=1.0, gap=0, layout="embryo",
         )
         outer = jax.vmap(lambda l: outer_cells(l, stain.shape[1]))(labels)
-        kinds = jnp.where(stain >= 0, 2 * stain + jnp.where(outer, 0, 1), -1)
+        position = jnp.where(outer, POSITIONS.index("outer"), POSITIONS.index("inner"))
+        kinds = jnp.where(stain >= 0, len(POSITIONS) * stain + position, -1)
         halves.append((images, labels, jnp.pad(kinds, ((0, 0), (0, num_labels - kinds.shape[1])), constant_values=-1)))
     return tuple(jnp.concatenate(parts) for parts in zip(*halves))
 

@@ -223,6 +223,7 @@ def test_pretrained_weights_ship_and_load():
 
 
 def test_pretrained_membrane_encoder_finds_outer_cells_of_a_rendered_embryo():
+    from neurosym.pretrain import outer_probability
     from neurosym.render import Microscope, outer_cells, render_dataset
 
     model = enc_mod.load_pretrained("membrane2d")
@@ -231,8 +232,7 @@ def test_pretrained_membrane_encoder_finds_outer_cells_of_a_rendered_embryo():
                                            density=1.0, layout="embryo")
     present = kinds >= 0
     outer = jax.vmap(lambda l: outer_cells(l, kinds.shape[1]))(labels)
-    probs = jax.nn.softmax(model(images, labels, num_labels=kinds.shape[1]), -1)
-    said_outer = probs[..., 0::2].sum(-1) > 0.5
+    said_outer = outer_probability(model(images, labels, num_labels=kinds.shape[1])) > 0.5
     accuracy = float(((said_outer == outer) & present).sum() / present.sum())
     share = float((outer & present).sum() / present.sum())
     # Position is read from the image alone, under an instrument the body never saw.
@@ -264,13 +264,19 @@ def test_with_kinds_keeps_the_body_and_pretrain_runs():
 
 
 def test_pretrain_on_embryo_layouts_learns_stain_and_position():
-    from neurosym.pretrain import EMBRYO_KINDS, pretrain
+    from neurosym.pretrain import EMBRYO_KINDS, outer_probability, pretrain
 
     result = pretrain("membrane", num_steps=2, key=jax.random.key(0), batch=2, lattice_shape=(4, 4),
                       features=(4, 8), layout="embryo")
     assert result.encoder.kinds == EMBRYO_KINDS == ("low outer", "low inner", "mid outer", "mid inner",
                                                     "high outer", "high inner")
     assert result.aux_history["accuracy"].shape == (2,)
+    logits = jax.random.normal(jax.random.key(1), (3, 5, 6))
+    probs = np.asarray(jax.nn.softmax(logits, -1))
+    outer = [i for i, k in enumerate(EMBRYO_KINDS) if k.endswith(" outer")]
+    np.testing.assert_allclose(outer_probability(logits), probs[..., outer].sum(-1), rtol=1e-6)
+    with pytest.raises(ValueError, match="logits over the 6 EMBRYO_KINDS on the last axis, got shape \\(3, 5, 3\\)"):
+        outer_probability(logits[..., :3])
     with pytest.raises(ValueError, match="layout must be one of 'scattered', 'embryo'"):
         pretrain("membrane", num_steps=1, key=jax.random.key(0), layout="ring")
     with pytest.raises(ValueError, match="needs batch >= 2 and even lattice sides >= 4"):
