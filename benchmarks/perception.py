@@ -40,13 +40,15 @@ MICROSCOPES = {
 }
 
 
-def run(rule: str, seed: int, microscope: str, rule_weight: float, num_steps: int, restarts: int) -> dict:
+def run(rule: str, seed: int, microscope: str, rule_weight: float, num_steps: int, restarts: int,
+        features: tuple[int, ...]) -> dict:
     lat = automata.Lattice((16, 16))
     movie = render_life_movie(jax.random.key(seed), lat, rule, num_steps=8, site_pixels=6,
                               microscope=MICROSCOPES[microscope])
     t0 = time.perf_counter()
     result = learn_rule_from_images(movie.images, movie.labels, lat, key=jax.random.key(1000 + seed),
-                                    num_steps=num_steps, rule_weight=rule_weight, restarts=restarts)
+                                    num_steps=num_steps, rule_weight=rule_weight, restarts=restarts,
+                                    features=features)
     return {
         "rule": movie.rule, "seed": seed, "microscope": microscope, "rule_weight": rule_weight,
         "accuracy": float((result.states == movie.states).mean()),
@@ -62,6 +64,8 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", type=int, default=None)
     p.add_argument("--steps", type=int, default=400)
     p.add_argument("--restarts", type=int, default=4, help="at most this many trainings per movie")
+    p.add_argument("--features", default="8",
+                   help="comma-separated channels per level of the encoder (default 8: one level)")
     p.add_argument("--rules", default=None, help="comma-separated B/S rules (default B3/S23,B36/S23)")
     p.add_argument("--microscopes", default=None, help="comma-separated: default,noisy (default both; --quick: default)")
     p.add_argument("--rule-term", default="on,off", help="which conditions: on, off or on,off")
@@ -71,12 +75,13 @@ def main(argv=None) -> int:
     rules = args.rules.split(",") if args.rules else (["B3/S23"] if args.quick else ["B3/S23", "B36/S23"])
     scopes = args.microscopes.split(",") if args.microscopes else (["default"] if args.quick else list(MICROSCOPES))
     weights = [1.0 if c == "on" else 0.0 for c in args.rule_term.split(",")]
+    features = tuple(int(f) for f in args.features.split(","))
     rows = []
     for rule in rules:
         for microscope in scopes:
             for weight in weights:
                 for seed in range(seeds):
-                    r = run(rule, seed, microscope, weight, args.steps, args.restarts)
+                    r = run(rule, seed, microscope, weight, args.steps, args.restarts, features)
                     rows.append(r)
                     print(f"{rule:8s} {microscope:8s} rule term {'on ' if weight else 'off'} seed {seed}: "
                           f"accuracy {r['accuracy']:.4f}, recovered {r['recovered']}, {len(r['restart_agreements'])} run(s) "
@@ -95,7 +100,7 @@ def main(argv=None) -> int:
                                     exact_fraction=float(exact), seeds=len(sel)))
                 print(f"| {rule} | {microscope} | {'on' if weight else 'off'} | {acc.mean():.4f} | {acc.min():.4f} | {exact:.0%} |")
     print("\nGoal: per-cell accuracy >= 97% and the rule recovered exactly (rule term on).")
-    meta = {**run_meta(argv), "steps": args.steps, "restarts": args.restarts}
+    meta = {**run_meta(argv), "steps": args.steps, "restarts": args.restarts, "features": list(features)}
     out = Path(args.out) if args.out else Path(__file__).resolve().parent / "results" / "perception.json"
     write_json(out, {"meta": meta, "summary": summary, "runs": rows})
     print(f"wrote {out}")
