@@ -4,7 +4,9 @@ Data: synthetic founder-lineage embryos (`neurosym.synthetic.simulate_embryo`: o
 to ~48 cells on a 16x16 lattice with the C. elegans founder table, rendered as a nuclei stain in
 which the six founder kinds differ only moderately in brightness and texture; each cell has a
 noisy marker-gene expression vector, one marker per founder, noise sd 0.6). 8 training embryos,
-8 test embryos.
+8 test embryos. `--unlabelled-embryos K` adds K training embryos whose cells are never labelled:
+labels cost an expert's time, images and expression do not, and only the rules and the prior
+can use them.
 
 Conditions, each trained from the same initial encoder (by default the shipped pre-trained
 `nuclei2d` body with a new six-kind head; `--init scratch` for random weights) for the same
@@ -133,6 +135,9 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true")
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--embryos", type=int, default=None, help="training (and test) embryos")
+    p.add_argument("--unlabelled-embryos", type=int, default=0,
+                   help="more training embryos whose cells are never labelled: images and expression that "
+                        "only the rules and the prior can use")
     p.add_argument("--budgets", type=str, default=None, help="comma-separated numbers of labelled cells")
     p.add_argument("--rule-weight", type=float, default=1.0)
     p.add_argument("--prior-weight", type=float, default=1.0)
@@ -147,21 +152,29 @@ def main(argv=None) -> int:
     q = args.quick
     steps = args.steps or (120 if q else 300)
     n_emb = args.embryos or (4 if q else 8)
+    if not 0 <= args.unlabelled_embryos <= 250 or n_emb > 250:
+        raise SystemExit("--embryos and --unlabelled-embryos must each be at most 250 (and --unlabelled-embryos >= 0).")
     budgets = [int(b) for b in args.budgets.split(",")] if args.budgets else ([6, 24, 96] if q else [6, 12, 24, 48, 96, 192, 384])
     t0 = time.perf_counter()
     train_emb = [simulate_embryo(jax.random.key(args.seed * 1000 + i)) for i in range(n_emb)]
     test_emb = [simulate_embryo(jax.random.key(args.seed * 1000 + 500 + i)) for i in range(n_emb)]
     new_scope = Microscope.sample(jax.random.key(args.seed + 77), base=Microscope.nuclei(len(FOUNDERS)))
     test_new = [simulate_embryo(jax.random.key(args.seed * 1000 + 500 + i), microscope=new_scope) for i in range(n_emb)]
+    extra_emb = [simulate_embryo(jax.random.key(args.seed * 1000 + 250 + i)) for i in range(args.unlabelled_embryos)]
     train_data, test_data, new_data = stack(train_emb), stack(test_emb), stack(test_new)
+    # The rules and the prior see every training embryo; labels only sees the labelled ones
+    # (its loss has no term on an unlabelled cell, and the encoder's group norm works per image,
+    # so more unlabelled images would change nothing there).
+    pool_data = stack(train_emb + extra_emb) if extra_emb else train_data
     num_labels = train_emb[0].num_labels
-    print(f"data: {n_emb} + {n_emb} embryos, {int(train_data['present'].sum())} training cells, "
-          f"{time.perf_counter() - t0:.0f} s", flush=True)
+    print(f"data: {n_emb} + {n_emb} embryos, {int(train_data['present'].sum())} training cells"
+          + (f", {len(extra_emb)} unlabelled embryos ({int(pool_data['present'].sum())} training cells in all)" if extra_emb else "")
+          + f", {time.perf_counter() - t0:.0f} s", flush=True)
     prior = GeneExpressionPrior.from_table(marker_profiles(FOUNDERS), std=0.6)
     # Kind frequencies are not uniform (AB is most of the embryo): estimate them from the
     # unlabelled training expression by EM on the mixture weights, then use them as the prior's
     # kind prior.
-    expr = np.asarray(train_data["expression"])[np.asarray(train_data["present"])]
+    expr = np.asarray(pool_data["expression"])[np.asarray(pool_data["present"])]
     loglik = np.asarray(prior.log_likelihood(jnp.asarray(expr)))
     weights = np.full(len(FOUNDERS), 1 / len(FOUNDERS))
     for _ in range(200):
@@ -187,7 +200,10 @@ def main(argv=None) -> int:
     for n, mask in label_masks(present, order, budgets):
         for with_rules in (False, True):
             t1 = time.perf_counter()
-            model = fit(init, train_data, jnp.asarray(mask), with_rules=with_rules, prior=prior, num_steps=steps,
+            if with_rules and extra_emb:
+                mask = np.concatenate([mask, np.zeros((len(extra_emb),) + mask.shape[1:], bool)])
+            model = fit(init, pool_data if with_rules else train_data, jnp.asarray(mask), with_rules=with_rules,
+                        prior=prior, num_steps=steps,
                         key=jax.random.key(args.seed), rule_weight=args.rule_weight, prior_weight=args.prior_weight,
                         num_labels=num_labels, prior_target=args.prior_target)
             acc, sat = evaluate(model, test_data, num_labels)
@@ -218,7 +234,7 @@ def main(argv=None) -> int:
               f"{r['accuracy'] - r['accuracy_new_microscope']:+.3f} | {adapted} |")
     print("\nGoal: the same accuracy with >= 5x fewer labelled cells when rules and priors are on.")
     meta = {
-        **run_meta(argv), "steps": steps, "embryos": n_emb, "init": args.init,
+        **run_meta(argv), "steps": steps, "embryos": n_emb, "unlabelled_embryos": len(extra_emb), "init": args.init,
         "prior_target": args.prior_target,
         "new_microscope": {k: float(np.asarray(v)) for k, v in vars(new_scope).items() if k in ("blur", "noise", "gain", "background", "drift", "poisson")},
         "expression_prior_alone_accuracy": prior_acc, "majority_class_accuracy": majority_acc,
