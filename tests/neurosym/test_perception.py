@@ -87,6 +87,8 @@ def test_perception_errors():
         learn_rule_from_images(movie.images, movie.labels, lat, key=jax.random.key(0), restarts=0)
     with pytest.raises(ValueError, match="stop_agreement must be a finite number"):
         learn_rule_from_images(movie.images, movie.labels, lat, key=jax.random.key(0), stop_agreement=float("nan"))
+    with pytest.raises(ValueError, match="features must be positive channel counts"):
+        learn_rule_from_images(movie.images, movie.labels, lat, key=jax.random.key(0), features=(8, 0))
     with pytest.raises(ValueError, match="2D lattices"):
         render_life_movie(jax.random.key(0), automata.Lattice((4, 4, 4)), "B3/S23", num_steps=1)
 
