@@ -14,8 +14,8 @@ clustering objective), on the default microscope and on a noisier one (read nois
 1.5 px). Goals (printed for reference, never pass/fail): accuracy >= 97% and the rule exact.
 
 Usage:
-  python benchmarks/perception.py            # 5 seeds x 2 rules x 4 conditions: ~2 h on 2 CPU cores
-  python benchmarks/perception.py --quick    # 1 seed, Life, default microscope: ~6 min
+  python benchmarks/perception.py            # 5 seeds x 2 rules x 4 conditions: ~20 min on 2 CPU cores
+  python benchmarks/perception.py --quick    # 1 seed, Life, default microscope: ~1 min
 """
 
 from __future__ import annotations
