@@ -153,7 +153,8 @@ def main(argv=None) -> int:
     steps = args.steps or (120 if q else 300)
     n_emb = args.embryos or (4 if q else 8)
     if not 0 <= args.unlabelled_embryos <= 250 or n_emb > 250:
-        raise SystemExit("--embryos and --unlabelled-embryos must each be at most 250 (and --unlabelled-embryos >= 0).")
+        raise SystemExit("--embryos and --unlabelled-embryos must be between 0 and 250 each: a seed's embryos "
+                         "come from 1000 keys, in blocks of 250 for training, unlabelled and test embryos.")
     budgets = [int(b) for b in args.budgets.split(",")] if args.budgets else ([6, 24, 96] if q else [6, 12, 24, 48, 96, 192, 384])
     t0 = time.perf_counter()
     train_emb = [simulate_embryo(jax.random.key(args.seed * 1000 + i)) for i in range(n_emb)]

@@ -208,7 +208,7 @@ def learn_rule_from_images(
         cells, and the label-free objective can then split the cells by "next to a bright
         cell" instead of by their own stain. On a noisy, blurred movie
         (`benchmarks/perception.py`, seed 2), `(8, 16)` read a wrong rule in 13 of 16 runs and
-        `(8,)` read the true one in every run. The neighbours' part is the rule's to explain.
+        `(8,)` read the true one in every run tried. The neighbours' part is the rule's to explain.
       restarts: at most this many independent trainings from different initial encoders
         (ignored when `encoder` is given). The objective has poor local optima: states with
         errors, or every cell "off" after the first frame (which "B/S" explains). Each run is
