@@ -755,16 +755,24 @@ def _shot_noise(u: jax.Array, z: jax.Array, lam: jax.Array) -> jax.Array:
     return jnp.where(small, k, big)
 
 
-def _boundary(labels) -> jax.Array:
-    """Cell pixels with a face neighbour of another label (the frame edge is not a boundary)."""
-    edge = jnp.zeros(labels.shape, bool)
+def _face_neighbours(labels, **pad) -> list[jax.Array]:
+    """Each pixel's face neighbours (2 per axis) as shifted copies of `labels`; beyond the frame
+    as `jnp.pad(labels, ..., **pad)` fills it (e.g. `mode="edge"` or `constant_values=0`)."""
+    out = []
     for a in range(labels.ndim):
         pads = [(0, 0)] * labels.ndim
         pads[a] = (1, 1)
-        p = jnp.pad(labels, pads, mode="edge")
+        p = jnp.pad(labels, pads, **pad)
         n = labels.shape[a]
-        edge = edge | (jax.lax.slice_in_dim(p, 0, n, axis=a) != labels)
-        edge = edge | (jax.lax.slice_in_dim(p, 2, n + 2, axis=a) != labels)
+        out += [jax.lax.slice_in_dim(p, 0, n, axis=a), jax.lax.slice_in_dim(p, 2, n + 2, axis=a)]
+    return out
+
+
+def _boundary(labels) -> jax.Array:
+    """Cell pixels with a face neighbour of another label (the frame edge is not a boundary)."""
+    edge = jnp.zeros(labels.shape, bool)
+    for nb in _face_neighbours(labels, mode="edge"):
+        edge = edge | (nb != labels)
     return edge & (labels > 0)
 
 
@@ -1125,12 +1133,8 @@ def outer_cells(labels, num_labels: int) -> jax.Array:
     """
     labels = jnp.asarray(labels).astype(jnp.int32)
     near = jnp.zeros(labels.shape, bool)
-    for a in range(labels.ndim):
-        pads = [(0, 0)] * labels.ndim
-        pads[a] = (1, 1)
-        p = jnp.pad(labels, pads, constant_values=0)
-        n = labels.shape[a]
-        near = near | (jax.lax.slice_in_dim(p, 0, n, axis=a) == 0) | (jax.lax.slice_in_dim(p, 2, n + 2, axis=a) == 0)
+    for nb in _face_neighbours(labels, constant_values=0):
+        near = near | (nb == 0)
     touch = jnp.zeros(num_labels, bool).at[labels.reshape(-1)].max((near & (labels > 0)).reshape(-1), mode="drop")
     return touch.at[0].set(False)
 
@@ -1156,7 +1160,8 @@ def render_dataset(
     kind). With `layout="embryo"` only the sites inside a random ellipse (an ellipsoid in 3D;
     semi-axes 20-48% of the lattice) can be occupied: one compact tissue in background, like
     an embryo inside its eggshell, whose outer cells `outer_cells` finds. Cell outlines from
-    `lattice_labels` (site `i` is label `i + 1`) with a fresh `jitter`; optionally a random affine warp of the labels (see `augment`); then `render`.
+    `lattice_labels` (site `i` is label `i + 1`) with a fresh `jitter`; optionally a random
+    affine warp of the labels (see `augment`); then `render`.
     Warping happens before rendering, so blur and noise are never interpolated. Compiled once
     per set of static arguments; runs under an outer `jit` too (e.g. inside a training step).
 
