@@ -127,13 +127,17 @@ TOUCH_DISTANCE = 2     # px (full resolution): a cell this close to the exterior
 
 
 # ------------------------------------------------------------------------------ geometry
+def _face_neighbours(a: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Each pixel's 4 face neighbours as shifted copies of `a`; beyond the frame, 0 (False)."""
+    p = np.pad(a, 1)
+    return p[:-2, 1:-1], p[2:, 1:-1], p[1:-1, :-2], p[1:-1, 2:]
+
+
 def _dilate(mask: np.ndarray) -> np.ndarray:
     """One step of 4-connected dilation (a city-block ball of radius 1)."""
     out = mask.copy()
-    out[1:] |= mask[:-1]
-    out[:-1] |= mask[1:]
-    out[:, 1:] |= mask[:, :-1]
-    out[:, :-1] |= mask[:, 1:]
+    for nb in _face_neighbours(mask):
+        out |= nb
     return out
 
 
@@ -167,13 +171,11 @@ def _opening(labels: np.ndarray, radius: int) -> np.ndarray:
     """
     core = labels.copy()
     for _ in range(radius):
-        p = np.pad(core, 1)
-        same = (p[:-2, 1:-1] == core) & (p[2:, 1:-1] == core) & (p[1:-1, :-2] == core) & (p[1:-1, 2:] == core)
+        same = np.logical_and.reduce([nb == core for nb in _face_neighbours(core)])
         core = np.where(same, core, 0)
     for _ in range(radius):
-        p = np.pad(core, 1)
         back = np.zeros_like(core)
-        for nb in (p[:-2, 1:-1], p[2:, 1:-1], p[1:-1, :-2], p[1:-1, 2:]):
+        for nb in _face_neighbours(core):
             back = np.where((back == 0) & (nb == labels) & (labels > 0), nb, back)
         core = np.where(core > 0, core, back)
     return core
