@@ -37,7 +37,7 @@ the new images using the rule and prior terms alone (no labels from the new micr
 Usage:
   python benchmarks/label_efficiency.py            # ~30 min on a 2-core CPU
   python benchmarks/label_efficiency.py --quick    # ~3 min
-  python benchmarks/label_efficiency.py --init scratch --repeats 4 --budgets 6,24,48,192,384
+  python benchmarks/label_efficiency.py --init scratch --repeats 3 --budgets 6,24,48,192,384   # ~25 min
 """
 
 from __future__ import annotations
