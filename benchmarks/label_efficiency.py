@@ -216,9 +216,10 @@ def main(argv=None) -> int:
             t1 = time.perf_counter()
             if with_rules and extra_emb:
                 mask = np.concatenate([mask, np.zeros((len(extra_emb),) + mask.shape[1:], bool)])
+            data, labelled = (pool_data if with_rules else train_data), jnp.asarray(mask)
             runs = []
             for init in inits:
-                model = fit(init, pool_data if with_rules else train_data, jnp.asarray(mask), with_rules=with_rules,
+                model = fit(init, data, labelled, with_rules=with_rules,
                             prior=prior, num_steps=steps,
                             key=jax.random.key(args.seed), rule_weight=args.rule_weight, prior_weight=args.prior_weight,
                             num_labels=num_labels, prior_target=args.prior_target)
