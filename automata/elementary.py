@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from automata.checks import check_int
+from automata._checks import check_int
 from automata.lattice import Lattice
 from automata.rule import Rule
 from automata.state import LatticeState

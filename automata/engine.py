@@ -7,7 +7,7 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from automata.checks import check_int
+from automata._checks import check_int
 from automata.lattice import Lattice
 from automata.rule import Rule
 from automata.state import LatticeState, as_state

@@ -21,10 +21,9 @@ from pathlib import Path
 import jax
 
 from neurosym import datasets
-from neurosym.cli import write_json
+from neurosym.files import write_json
 from neurosym.lineage_fit import fit_lineage
 
-FOUNDERS = ("AB", "MS", "E", "C", "D", "P4")
 
 
 def main(argv=None) -> int:

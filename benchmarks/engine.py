@@ -46,7 +46,7 @@ from flax import nnx
 
 import automata
 from common import PACKAGES, run_meta
-from neurosym.cli import write_json
+from neurosym.files import write_json
 
 try:
     from cax.core import ComplexSystem

@@ -50,7 +50,7 @@ import numpy as np
 import automata
 from automata.lifelike import format_rule, parse_rule
 from common import run_meta
-from neurosym.cli import write_json
+from neurosym.files import write_json
 from neurosym.explain import recover_life_like
 
 SIDE = 64

@@ -56,7 +56,7 @@ import optax
 from flax import nnx
 
 from common import label_efficiency, label_masks, print_label_tables, run_meta
-from neurosym.cli import write_json
+from neurosym.files import write_json
 from neurosym.constraints import logic_loss, prior_loss
 from neurosym.encoder import Encoder, cell_cross_entropy, load_pretrained, train
 from neurosym.pretrain import with_kinds

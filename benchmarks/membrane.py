@@ -103,7 +103,7 @@ from flax import nnx
 
 from common import label_efficiency, label_masks, print_label_tables, run_meta
 from neurosym import encoder as enc
-from neurosym.cli import write_json
+from neurosym.files import write_json
 from neurosym.constraints import kind_probabilities, neighbour_index
 from neurosym.pretrain import EMBRYO_KINDS, outer_probability, with_kinds
 from neurosym.symbolise import contact_graph

@@ -30,7 +30,7 @@ import numpy as np
 
 import automata
 from common import run_meta
-from neurosym.cli import write_json
+from neurosym.files import write_json
 from neurosym.perception import learn_rule_from_images, render_life_movie
 from neurosym.render import Microscope
 

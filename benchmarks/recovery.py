@@ -75,7 +75,7 @@ import optax
 
 import automata
 from common import run_meta
-from neurosym.cli import write_json
+from neurosym.files import write_json
 from neurosym.fit import fit
 from rules.division import (CellCycle, DifferentiationTable, DivisionModel, PayoffHazard, Shove,
                             divisions_by_birth, expected_counts, expected_divisions, simulate)

@@ -21,22 +21,9 @@ import json
 import pathlib
 import sys
 import time
-from neurosym.files import atomic_path
+from neurosym.files import write_json
 
 DEFAULT_OUT = pathlib.Path("neurosym-out")
-
-
-def write_json(path, data, *, default=None) -> pathlib.Path:
-    """Write `data` as JSON atomically: a reader sees the old file or the whole new one.
-
-    `default` converts objects JSON cannot hold (as for `json.dump`), e.g. `float` for numpy
-    scalars.
-    """
-    path = pathlib.Path(path)
-    with atomic_path(path) as tmp, open(tmp, "w") as f:
-        json.dump(data, f, indent=2, sort_keys=True, default=default)
-        f.write("\n")
-    return path
 
 
 def _prepare_out(out) -> pathlib.Path:
@@ -264,14 +251,14 @@ def simulate_command(args, log=print) -> dict:
 
     import automata
     from neurosym import plots
-    from rules.division import CellCycle, DivisionModel, Shove, c_elegans_founders, simulate
+    from rules.celegans import SIMULATION_PERIODS, founder_table
+    from rules.division import CellCycle, DivisionModel, Shove, simulate
     from rules.lineage import lineage_graph
     from rules.population import Population
 
     out = _prepare_out(args.out)
-    table = c_elegans_founders()
-    periods = {"P0": 15.0, "AB": 17.0, "P1": 18.0, "EMS": 20.0, "P2": 22.0, "MS": 24.0, "E": 35.0,
-               "C": 25.0, "P3": 30.0, "D": 40.0, "P4": 60.0}
+    table = founder_table()
+    periods = dict(SIMULATION_PERIODS)
     if args.from_fit is not None:
         try:
             fitted = json.loads(pathlib.Path(args.from_fit).read_text())["cycle_minutes"]

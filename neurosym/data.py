@@ -39,6 +39,17 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import networkx as nx
 import numpy as np
 
+from rules.celegans import (
+    BLASTOMERES,
+    FOUNDER_RULES,
+    FOUNDERS,
+    founder_of,
+    is_named_blastomere,
+    is_sulston_name,
+    sulston_generation,
+    sulston_parent,
+)
+
 __all__ = [
     "FORMATS",
     "FOUNDER_RULES",
@@ -70,82 +81,6 @@ FORMATS: Mapping[str, str] = types.MappingProxyType({
 # ------------------------------------------------------------------------------------------
 # C. elegans names
 # ------------------------------------------------------------------------------------------
-
-FOUNDER_RULES: Mapping[str, tuple[str, str]] = types.MappingProxyType({
-    "P0": ("AB", "P1"),
-    "P1": ("EMS", "P2"),
-    "EMS": ("MS", "E"),
-    "P2": ("C", "P3"),
-    "P3": ("D", "P4"),
-})
-"""The founder divisions of the C. elegans embryo: mother -> (daughter, daughter)."""
-
-FOUNDERS: tuple[str, ...] = ("AB", "MS", "E", "C", "D", "P4")
-"""The six founder lineages; every later cell belongs to one of them."""
-
-# Named blastomeres that do not follow the "mother + one letter" rule.
-_FIXED_PARENT = {
-    "AB": "P0", "P1": "P0", "EMS": "P1", "P2": "P1", "MS": "EMS", "E": "EMS",
-    "C": "P2", "P3": "P2", "D": "P3", "P4": "P3", "Z2": "P4", "Z3": "P4",
-}
-_FIXED_GENERATION = {
-    "P0": 0, "AB": 1, "P1": 1, "EMS": 2, "P2": 2, "MS": 3, "E": 3, "C": 3, "P3": 3,
-    "D": 4, "P4": 4, "Z2": 5, "Z3": 5,
-}
-_ROOT_FOUNDER = {
-    "AB": "AB", "MS": "MS", "E": "E", "C": "C", "D": "D", "Z2": "P4", "Z3": "P4", "P4": "P4",
-    "P0": "P0", "P1": "P1", "P2": "P2", "P3": "P3", "EMS": "EMS",
-}
-_SULSTON = re.compile(r"^(?:(AB|MS|E|C|D|Z2|Z3)([aplrdv]*)|(P0|P1|P2|P3|P4|EMS))$")
-_FOUNDER_ORDER = ("P0", "AB", "P1", "EMS", "P2", "MS", "E", "C", "P3", "D", "P4")
-
-
-def _sulston(name: str) -> tuple[str, str] | None:
-    m = _SULSTON.fullmatch(name)
-    if m is None:
-        return None
-    if m.group(3):
-        return m.group(3), ""
-    return m.group(1), m.group(2)
-
-
-def sulston_parent(name: str) -> str | None:
-    """The mother of a C. elegans cell from its Sulston name, or None (P0, or not a Sulston name).
-
-    Args:
-      name: a Sulston name such as "ABpla", "MSaap", "Ea", "P3", "Z2".
-
-    Example:
-      >>> sulston_parent("ABpla"), sulston_parent("E"), sulston_parent("Z2"), sulston_parent("P0")
-      ('ABpl', 'EMS', 'P4', None)
-    """
-    parts = _sulston(name)
-    if parts is None:
-        return None
-    root, letters = parts
-    if letters:
-        return root + letters[:-1]
-    return _FIXED_PARENT.get(root)
-
-
-def founder_of(name: str) -> str | None:
-    """The founder lineage of a C. elegans cell from its Sulston name, or None if not one.
-
-    AB..., MS..., E..., C..., D... belong to AB, MS, E, C, D; P4, Z2, Z3 and their daughters to
-    P4; P0, P1, P2, P3 and EMS are their own.
-
-    Example:
-      >>> [founder_of(n) for n in ("ABplaa", "MSp", "Ealp", "Z3", "EMS", "cell7")]
-      ['AB', 'MS', 'E', 'P4', 'EMS', None]
-    """
-    parts = _sulston(name)
-    return None if parts is None else _ROOT_FOUNDER[parts[0]]
-
-
-def _sulston_generation(name: str) -> int | None:
-    parts = _sulston(name)
-    return None if parts is None else _FIXED_GENERATION[parts[0]] + len(parts[1])
-
 
 # ------------------------------------------------------------------------------------------
 # The cell table
@@ -647,8 +582,8 @@ def _build_lineage(t: CellTable) -> tuple[nx.DiGraph, list[LineageProblem]]:
                     frame=int(first_frame[j]),
                 ))
             expected = sulston_parent(d)
-            if expected is not None and _sulston(n) is not None and expected != n:
-                if n in FOUNDER_RULES or d in _FIXED_PARENT:
+            if expected is not None and is_sulston_name(n) and expected != n:
+                if n in FOUNDER_RULES or is_named_blastomere(d):
                     rule = FOUNDER_RULES.get(n) or FOUNDER_RULES.get(expected)
                     mother = n if n in FOUNDER_RULES else expected
                     problems.append(LineageProblem(
@@ -670,7 +605,7 @@ def _build_lineage(t: CellTable) -> tuple[nx.DiGraph, list[LineageProblem]]:
         parents = list(g.predecessors(n))
         parent = parents[0] if parents else None
         founder = founder_of(n)
-        gen = _sulston_generation(n)
+        gen = sulston_generation(n)
         if founder is None:
             founder = g.nodes[parent]["founder"] if parent is not None else n
         if gen is None:
@@ -694,7 +629,7 @@ def _build_lineage(t: CellTable) -> tuple[nx.DiGraph, list[LineageProblem]]:
 
 
 def _founder_key(f: str):
-    return (0, _FOUNDER_ORDER.index(f), "") if f in _FOUNDER_ORDER else (1, 0, f)
+    return (0, BLASTOMERES.index(f), "") if f in BLASTOMERES else (1, 0, f)
 
 
 def cycle_length_samples(graph: nx.DiGraph) -> dict[str, np.ndarray]:

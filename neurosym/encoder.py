@@ -36,7 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
-from automata.checks import check_int
+from automata._checks import check_int
 from neurosym.files import atomic_path
 
 __all__ = [

@@ -49,7 +49,7 @@ import jax.numpy as jnp
 import numpy as np
 import sympy
 
-from automata.checks import check_int
+from automata._checks import check_int
 from automata.engine import check_num_steps
 from automata.engine import step as _engine_step
 from automata.lattice import Lattice

@@ -1,14 +1,17 @@
-"""Atomic file writing: a reader sees the old file or the whole new one, never half of it."""
+"""Files the toolkit writes: atomically (a reader sees the old file or the whole new one, never
+half of it), and JSON strictly (no NaN or Infinity, which other JSON readers refuse)."""
 
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
 import pathlib
 import tempfile
 from typing import Iterator
 
-__all__ = ["atomic_path"]
+__all__ = ["atomic_path", "write_json"]
 
 
 def _umask() -> int:
@@ -46,3 +49,53 @@ def atomic_path(path, *, fsync: bool = False) -> Iterator[pathlib.Path]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _non_finite(data, where="") -> str | None:
+    """The path of the first NaN or infinite float in nested dicts and lists, or None."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return where or "the value"
+    if isinstance(data, dict):
+        items = ((f"{where}.{k}" if where else str(k), v) for k, v in data.items())
+    elif isinstance(data, (list, tuple)):
+        items = ((f"{where}[{i}]", v) for i, v in enumerate(data))
+    else:
+        return None
+    for path, value in items:
+        found = _non_finite(value, path)
+        if found is not None:
+            return found
+    return None
+
+
+def write_json(path, data, *, default=None) -> pathlib.Path:
+    """Write `data` as strict JSON, atomically; returns the path.
+
+    Args:
+      path: the file to write (its folder is created if needed).
+      data: dicts, lists, strings, numbers, bools and None.
+      default: converts objects JSON cannot hold (as for `json.dump`), e.g. `float` for numpy
+        scalars.
+
+    Raises:
+      ValueError: `data` holds NaN or an infinity (named by its path in `data`); nothing is
+        written.
+
+    Example:
+      >>> import pathlib, tempfile
+      >>> target = pathlib.Path(tempfile.mkdtemp()) / "r.json"
+      >>> _ = write_json(target, {"loss": 0.5})
+      >>> json.loads(target.read_text())
+      {'loss': 0.5}
+    """
+    path = pathlib.Path(path)
+    text = json.dumps(data, indent=2, sort_keys=True, default=default, allow_nan=True)
+    bad = _non_finite(json.loads(text))
+    if bad is not None:
+        raise ValueError(
+            f"cannot write {path}: {bad} is not a finite number, and strict JSON holds only finite "
+            "numbers. Write None where a value is missing."
+        )
+    with atomic_path(path) as tmp:
+        tmp.write_text(text + "\n")
+    return path

@@ -86,7 +86,7 @@ from flax import struct
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from automata import relax
-from automata.checks import check_int
+from automata._checks import check_int
 from neurosym.progress import Progress
 from neurosym.files import atomic_path
 

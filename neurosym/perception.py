@@ -36,7 +36,7 @@ import optax
 from flax import nnx
 
 import automata
-from automata.checks import check_int
+from automata._checks import check_int
 from automata.lattice import Lattice
 from automata.lifelike import LifeLike
 from neurosym.constraints import life_like_expectation

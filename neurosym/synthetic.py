@@ -23,14 +23,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from automata.lattice import Lattice
-from rules.division import CellCycle, DivisionModel, Shove, c_elegans_founders, simulate
+from rules.celegans import FOUNDERS, SIMULATION_PERIODS, founder_table
+from rules.division import CellCycle, DivisionModel, Shove, simulate
 from rules.population import Population
 from neurosym.render import Microscope, population_labels, render
 
 __all__ = ["FOUNDERS", "Embryo", "marker_profiles", "simulate_embryo"]
 
-#: The founder lineages, the alphabet of kinds of a synthetic embryo.
-FOUNDERS = ("AB", "MS", "E", "C", "D", "P4")
+# FOUNDERS (AB, MS, E, C, D, P4), from `rules.celegans`, is the alphabet of kinds of a synthetic embryo.
 
 
 @dataclass(frozen=True)
@@ -103,15 +103,12 @@ def simulate_embryo(
         )
     ks, kl, kr, ke = jax.random.split(key, 4)
     lat = Lattice(tuple(lattice_shape), neighbourhood="von_neumann", boundary="fixed")
-    table = c_elegans_founders()
+    table = founder_table()
     names = table.names
     centre = [s // 2 for s in lattice_shape]
     capacity = int(2 * num_cells + 8)
     pop = Population.create(lat, [centre], [names.index("P0")], capacity=capacity)
-    # Founder-specific cycle lengths (minutes, the order of the measured ones at 25 C).
-    period = np.full(len(names), 15.0)
-    for name, minutes in {"AB": 17.0, "MS": 20.0, "E": 30.0, "C": 22.0, "D": 32.0, "P4": 60.0}.items():
-        period[names.index(name)] = minutes
+    period = np.array([SIMULATION_PERIODS[n] for n in names])
     model = DivisionModel(table=table, cycle=CellCycle(period=jnp.asarray(period), cv=0.1), placement=Shove(), dt=1.0)
     # Chunks of a few steps compile once and reproduce an uncut run (step keys fold in t).
     final, chunk = pop, 4

@@ -7,7 +7,8 @@ counts and `expected_divisions` its cycle lengths, which `divisions_by_birth` re
 the lineage as a graph (`lineage_graph`, `check_lineage`), sympy rules compiled to JAX
 (`SymbolicExpression`, `SymbolicRule`), fuzzy-logic constraints (`Constraint`, `AtLeast`, ...),
 gene-expression priors (`GeneExpressionPrior`) and event hazards (`payoff_hazard`,
-`event_probability`). Spatial games live in `rules.games` (`rules.games.SpatialGame`, payoff
+`event_probability`). C. elegans names, founders and founder rules live in `rules.celegans`.
+Spatial games live in `rules.games` (`rules.games.SpatialGame`, payoff
 matrices, the replicator equation, payoffs as division hazards).
 
 `rules` builds on `automata` only; it never imports `neurosym`.
@@ -23,9 +24,10 @@ Example:
   [4]
 """
 
-from rules import games, hazard, lineage, logic, priors, symbolic
+from rules import celegans, games, hazard, lineage, logic, priors, symbolic
+from rules.celegans import BLASTOMERES as C_ELEGANS_FOUNDERS
+from rules.celegans import founder_table as c_elegans_founders
 from rules.division import (
-    C_ELEGANS_FOUNDERS,
     CellCycle,
     DifferentiationTable,
     DivisionModel,
@@ -33,7 +35,6 @@ from rules.division import (
     History,
     PayoffHazard,
     Shove,
-    c_elegans_founders,
     divisions_by_birth,
     expected_counts,
     expected_divisions,
@@ -83,6 +84,7 @@ __all__ = [
     "SymbolicExpression",
     "SymbolicRule",
     "c_elegans_founders",
+    "celegans",
     "check_lineage",
     "conjunction",
     "count_law",

@@ -44,14 +44,13 @@ from flax import struct
 from jax.scipy.special import log_ndtr, ndtri
 
 from automata import relax
-from automata.checks import check_int
+from automata._checks import check_int
 from automata.engine import check_num_steps
 from automata.lattice import Lattice
 from rules.hazard import event_probability, payoff_hazard
 from rules.population import CapacityError, Population, _concrete
 
 __all__ = [
-    "C_ELEGANS_FOUNDERS",
     "CellCycle",
     "DifferentiationTable",
     "DivisionModel",
@@ -59,8 +58,9 @@ __all__ = [
     "History",
     "PayoffHazard",
     "Shove",
-    "c_elegans_founders",
+    "divisions_by_birth",
     "expected_counts",
+    "expected_divisions",
     "simulate",
 ]
 
@@ -225,31 +225,6 @@ class DifferentiationTable(struct.PyTreeNode):
         """Daughter kinds as two `(num_kinds,)` int32 arrays (A, B)."""
         d = np.asarray(self.daughters, np.int32)
         return jnp.asarray(d[:, 0]), jnp.asarray(d[:, 1])
-
-
-#: The early C. elegans lineage (Sulston et al. 1983, doi:10.1016/0012-1606(83)90201-4): the
-#: zygote P0 and the germline blastomeres P1-P3 divide asymmetrically into the founder cells
-#: AB, MS, E, C, D and the germline precursor P4.
-C_ELEGANS_FOUNDERS: tuple[str, ...] = ("P0", "AB", "P1", "EMS", "P2", "MS", "E", "C", "P3", "D", "P4")
-
-
-def c_elegans_founders() -> DifferentiationTable:
-    """The C. elegans founder table: P0 -> AB + P1, P1 -> EMS + P2, EMS -> MS + E, P2 -> C + P3,
-    P3 -> D + P4; the founders AB, MS, E, C, D and P4 divide into themselves.
-
-    Kinds are indexed as in `C_ELEGANS_FOUNDERS`. Reference: Sulston, Schierenberg, White &
-    Thomson 1983, doi:10.1016/0012-1606(83)90201-4.
-
-    Example:
-      >>> t = c_elegans_founders()
-      >>> [t.names[k] for k in t.daughters[t.names.index("P0")]]
-      ['AB', 'P1']
-    """
-    return DifferentiationTable.from_names(
-        C_ELEGANS_FOUNDERS,
-        {"P0": ("AB", "P1"), "P1": ("EMS", "P2"), "EMS": ("MS", "E"), "P2": ("C", "P3"),
-         "P3": ("D", "P4")},
-    )
 
 
 # ---------------------------------------------------------------------------- timing
@@ -489,7 +464,8 @@ class DivisionModel(struct.PyTreeNode, kw_only=True):
       dt: minutes per step, positive.
 
     Example:
-      >>> model = DivisionModel(table=c_elegans_founders(), cycle=CellCycle(period=15.0),
+      >>> from rules.celegans import founder_table
+      >>> model = DivisionModel(table=founder_table(), cycle=CellCycle(period=15.0),
       ...                       placement=Shove(), dt=1.0)
       >>> model.num_kinds
       11
@@ -1016,3 +992,12 @@ def divisions_by_birth(final: Population, *, start, num_steps: int, num_kinds: i
     flat = jnp.where(ok, (s * num_steps + b) * k + final.kind, num_steps * num_steps * k)
     out = jnp.zeros(num_steps * num_steps * k, jnp.int32).at[flat].add(1, mode="drop")
     return out.reshape(num_steps, num_steps, k)
+
+
+def __getattr__(name):
+    # The C. elegans founder table moved to `rules.celegans`; the old names keep working.
+    if name in ("C_ELEGANS_FOUNDERS", "c_elegans_founders"):
+        from rules import celegans
+
+        return celegans.BLASTOMERES if name == "C_ELEGANS_FOUNDERS" else celegans.founder_table
+    raise AttributeError(f"module 'rules.division' has no attribute {name!r}")

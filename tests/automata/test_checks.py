@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
 
-from automata.checks import check_int
+import jax
+
+from automata._checks import check_choice, check_finite_array, check_int, check_key, check_number, concrete
 
 
 def test_integers_pass_through_as_python_ints():
@@ -23,3 +25,50 @@ def test_out_of_range_values_are_value_errors():
         check_int(256, "n", 0, maximum=255)
     with pytest.raises(TypeError, match=r"n must be an integer in 0\.\.255, got float"):
         check_int(1.5, "n", 0, maximum=255)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.0])
+def test_check_number_refuses_non_finite_and_out_of_range(value):
+    with pytest.raises(ValueError, match="f: b must be a finite number"):
+        check_number(value, "b", minimum=0.0, owner="f")
+
+
+@pytest.mark.parametrize("value", ["x", True, None, [1.0], np.zeros(2)])
+def test_check_number_refuses_non_numbers(value):
+    with pytest.raises(TypeError, match="b must be a finite number"):
+        check_number(value, "b")
+
+
+def test_check_number_open_minimum_and_numpy_scalars():
+    assert check_number(np.float32(0.25), "t", minimum=0.0, open_minimum=True) == 0.25
+    with pytest.raises(ValueError, match=r"t must be a finite number > 0"):
+        check_number(0.0, "t", minimum=0.0, open_minimum=True)
+
+
+def test_check_finite_array_names_the_first_bad_entry():
+    x = np.zeros((4, 4))
+    x[2, 1] = np.nan
+    with pytest.raises(ValueError, match=r"x must hold finite numbers, got 1 NaN .* index \(2, 1\)"):
+        check_finite_array(x, "x")
+    check_finite_array(np.array([1, 2]), "x")  # integers are always finite
+
+
+def test_check_choice_lists_the_choices():
+    with pytest.raises(ValueError, match="mode must be one of 'a', 'b', got 'c'"):
+        check_choice("c", "mode", ("a", "b"))
+    with pytest.raises(ValueError, match="mode must be one of"):
+        check_choice(["unhashable"], "mode", {"a", "b"})
+
+
+def test_check_key_accepts_typed_and_raw_keys():
+    assert check_key(jax.random.key(1)).shape == ()
+    assert jax.dtypes.issubdtype(check_key(jax.random.PRNGKey(1)).dtype, jax.dtypes.prng_key)
+    with pytest.raises(TypeError, match="key must be a JAX PRNG key"):
+        check_key(3)
+    with pytest.raises(ValueError, match="key must be a single PRNG key"):
+        check_key(jax.random.split(jax.random.key(0), 2))
+
+
+def test_concrete_is_none_under_jit():
+    assert concrete(np.ones(2)) is not None
+    assert bool(jax.jit(lambda x: concrete(x) is None)(1.0))
