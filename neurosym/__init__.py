@@ -23,7 +23,7 @@ Modules are imported on first use so that `import neurosym` stays light.
 import importlib
 
 __all__ = [
-    "cli", "constraints", "data", "datasets", "encoder", "explain", "files", "fit", "growing", "lineage_fit",
+    "cli", "constraints", "data", "datasets", "encoder", "explain", "files", "fit", "growing", "io", "lineage_fit",
     "perception", "plots", "progress", "render", "symbolise", "synthetic", "targets",
 ]
 
