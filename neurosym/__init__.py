@@ -24,7 +24,7 @@ import importlib
 
 __all__ = [
     "cli", "constraints", "data", "datasets", "encoder", "explain", "files", "fit", "growing", "io", "lineage_fit",
-    "perception", "plots", "progress", "render", "symbolise", "synthetic", "targets",
+    "perception", "plots", "pretrain", "progress", "render", "symbolise", "synthetic", "targets",
 ]
 
 
