@@ -26,6 +26,13 @@ _HOW = (
 )
 
 
+# Column names this module once guessed, and the CellTable column each one is spelled as now.
+_RENAMED = {
+    "name": "cell", "names": "cell", "cell_name": "cell", "cell_names": "cell",
+    "sizes": "size", "diameter": "size", "t": "frame", "time": "time_min",
+}
+
+
 def table_from_columns(columns: Mapping) -> CellTable:
     """A `CellTable` from a mapping of columns, e.g. `{"x": [...], "y": [...], "cell": [...]}`.
 
@@ -33,7 +40,9 @@ def table_from_columns(columns: Mapping) -> CellTable:
     `to_population` apply to a mapping. Keys are `CellTable` field names, taken as they are:
     `x` and `y` (required), `z` (default 0, i.e. 2D), `cell` (default "": unnamed cells),
     `size`, `frame` (default 0), `time_min`, `embryo`, `parent`. Every other key becomes an
-    extra column (e.g. a cell type to use as kinds).
+    extra column (e.g. a cell type to use as kinds). A key that merely means a core column
+    (`name`, `cell_name`, `diameter`, `t`, ...) is refused with the name to use, unless the
+    core column is there too.
 
     Args:
       columns: mapping of column name -> `(N,)` values.
@@ -61,6 +70,10 @@ def _table_from_columns(columns, *, owner: str) -> CellTable:
                 f"the table must have columns 'x' and 'y' (and 'z' for 3D), but it has no column {need!r}; "
                 f"it has {keys}. Rename the coordinate columns.",
             )
+    renamed = [(k, _RENAMED[k]) for k in keys if k in _RENAMED and _RENAMED[k] not in columns]
+    if renamed:
+        old, new = renamed[0]
+        raise fail(owner, f"columns must use CellTable's column names: rename {old!r} to {new!r}.")
     n = int(np.size(columns["x"]))
     core = {"embryo": "embryo", "cell": [""] * n, "time_min": None, "frame": [0] * n, "z": [0.0] * n}
     fields = set(CellTable.__dataclass_fields__) - {"extra", "meta"}

@@ -49,6 +49,12 @@ def test_table_from_columns_is_the_one_conversion_of_a_dict():
     assert f.ndim == 2 and f.names is None and f.columns["kind"].tolist() == [3, 4]
     with pytest.raises(ValueError, match="table_from_columns: the table must have columns 'x' and 'y'"):
         table_from_columns({"x": [0.0]})
+    with pytest.raises(ValueError, match="columns must use CellTable's column names: rename 'cell_name' to 'cell'"):
+        table_from_columns({"x": [0.0], "y": [0.0], "cell_name": ["AB"]})
+    with pytest.raises(ValueError, match="rename 't' to 'frame'"):
+        point_features({"x": [0.0], "y": [0.0], "t": [3]})
+    both = table_from_columns({"x": [0.0], "y": [0.0], "cell": ["AB"], "name": ["AB"]})
+    assert both.cell.tolist() == ["AB"] and both.extra["name"].tolist() == ["AB"]
     with pytest.raises(TypeError, match="table_from_columns: columns must be a mapping"):
         table_from_columns([[0.0, 1.0]])
 
