@@ -152,8 +152,8 @@ def _read_npz_of(key: str | None):
                 names = list(z.files)
                 if key is not None:
                     if key not in names:
-                        raise ValueError(f"{name}: no array {key!r}; the file holds {', '.join(names)}. "
-                                         "Pass key=... with one of these.")
+                        raise ValueError(f"{name}: no array {key!r}; the file holds {', '.join(names)}; "
+                                         "pass key=... with one of these.")
                     return z[key]
                 if len(names) == 1 or "labels" in names:
                     return z[names[0] if len(names) == 1 else "labels"]

@@ -182,16 +182,18 @@ class _Spans:
         return f"{self.last_min[i]:g} min (frame {self.last_frame[i]})"
 
 
-def build_lineage(t: CellTable, *, source: str = "the table") -> tuple[nx.DiGraph, list[LineageProblem]]:
+def build_lineage(t: CellTable, *, source: str = "the table",
+                  locate: Callable[[str], str | None] | None = None) -> tuple[nx.DiGraph, list[LineageProblem]]:
     """The annotated lineage graph of a one-embryo table and the problems found.
 
-    `source` starts the error raised for a parent cycle (e.g. the file name).
+    `source` starts the error raised for a parent cycle (e.g. the file name); `locate(cell)`, if
+    given, says where in the file each cell of the cycle is (e.g. "line 3").
     """
     spans, problems = _spans(t)
     graph = nx.DiGraph()
     graph.add_nodes_from(spans.names.tolist())
     problems += _add_parent_edges(graph, t, spans)
-    _refuse_cycles(graph, source)
+    _refuse_cycles(graph, source, locate)
     problems += _check_daughters(graph, spans)
     _annotate(graph, spans)
     return graph, problems
@@ -274,13 +276,14 @@ def _explicit_parent(graph: nx.DiGraph, n: str, i: int, parents: Counter, s: _Sp
     return problems
 
 
-def _refuse_cycles(graph: nx.DiGraph, source: str) -> None:
+def _refuse_cycles(graph: nx.DiGraph, source: str, locate) -> None:
     try:
         cycle = nx.find_cycle(graph)
     except nx.NetworkXNoCycle:
         return
     members = [u for u, _ in cycle]
-    path = " -> ".join(repr(m) for m in members + [members[0]])
+    where = {m: (locate(m) if locate is not None else None) for m in members}
+    path = " -> ".join(repr(m) + (f" ({where[m]})" if where[m] else "") for m in members) + f" -> {members[0]!r}"
     what = f"cell {members[0]!r} is its own parent" if len(members) == 1 else (
         f"the parents form a cycle: {path} (each cell an ancestor of itself)")
     raise ValueError(
@@ -433,7 +436,8 @@ def check_read_lineage(name: str, table: CellTable, strict: bool,
     several = len(table.embryos()) > 1
     for emb in table.embryos():
         sub = table.select(embryo=emb) if several else table
-        _, problems = build_lineage(sub, source=name + (f" (embryo {emb!r})" if several else ""))
+        _, problems = build_lineage(sub, source=name + (f" (embryo {emb!r})" if several else ""),
+                                    locate=lambda cell: locator()(LineageProblem("cycle", cell, "")))
         if problems and where is None:
             where = locator()
         located = []

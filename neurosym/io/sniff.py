@@ -115,8 +115,8 @@ def read(path, *, format: str | None = None, time_file=None, minutes_per_frame: 
         format, seen = sniff_format(path)
         if format is None:
             raise ValueError(
-                f"{path}: cannot tell the format (found {seen}). Known formats: {known}. "
-                "Pass format=... if the file is one of these."
+                f"{path}: cannot tell the format (found {seen}); if the file is one of these, pass "
+                f"format=... with its name. Known formats: {known}."
             )
     check_choice(format, "format", tuple(FORMATS), owner="read", hint=f"Known formats: {known}.")
     if time_file is not None and format not in ("cd", "acetree"):

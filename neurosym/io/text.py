@@ -45,21 +45,23 @@ def check_path(path, what: str, *, owner: str) -> Path:
       FileNotFoundError: nothing is there.
 
     Example:
-      >>> check_path("", "a CD table", owner="read_cd")
+      >>> check_path("", "a CD table", owner="read_cd")  # doctest: +ELLIPSIS
       Traceback (most recent call last):
       ...
-      ValueError: read_cd: path must name a file, got the empty string ''; pass path=... with the file holding a CD table.
+      ValueError: read_cd: path must name a file, got the empty string ''; pass path=... ...
     """
     if not isinstance(path, (str, os.PathLike)):
-        raise fail(owner, f"path must be a file path (str or pathlib.Path), got {type(path).__name__} {path!r}.",
-                   TypeError)
+        got = f"{type(path).__name__} {path!r}"
+        raise fail(owner, f"path must be a file path (str or pathlib.Path), got {got}.", TypeError)
     if os.fspath(path) == "":
-        raise fail(owner, f"path must name a file, got the empty string ''; pass path=... with the file holding {what}.")
+        raise fail(owner, f"path must name a file, got the empty string ''; pass path=... with the file "
+                          f"holding {what}.")
     p = Path(path)
     if p.is_dir():
         inside = sorted(q.name for q in p.iterdir() if q.is_file() and not q.name.startswith("."))[:5]
         listed = f" It holds {', '.join(inside)}." if inside else " It holds no files."
-        raise ValueError(f"{path}: is a folder, not a file; expected {what}. Pass the path of a file in it.{listed}")
+        raise ValueError(f"{path}: is a folder, not a file; expected {what}. Pass the path of a file in it."
+                         + listed)
     if not p.exists():
         raise FileNotFoundError(f"{path}: no such file (expected {what}).")
     return p
@@ -217,8 +219,8 @@ def _user_columns(name, header, header_line, spec, user, owner) -> dict[str, int
     out = {}
     for canon, given in dict(user).items():
         if canon not in spec:
-            raise fail(owner, f"columns has the unknown column {canon!r}; known: {', '.join(spec)}. "
-                              "Pass columns={canonical name: header name}.")
+            raise fail(owner, f"columns has the unknown column {canon!r}; known: {', '.join(spec)}; "
+                              "pass columns={canonical name: header name}.")
         if given not in header:
             raise ValueError(
                 f"{name}, line {header_line}: no column {given!r} (given for {canon!r} in columns=); "

@@ -77,7 +77,7 @@ def read_tracks(path, *, minutes_per_frame: float = 1.0, embryo: str | None = No
     mpf = check_minutes_per_frame(minutes_per_frame, owner="read_tracks")
     header, hl, rows, lines = delimited(name, read_text(path, _WHAT, owner="read_tracks"), _WHAT, delimiter)
     cols = find_columns(name, header, hl, TRACK_COLUMNS, ("t", "x", "y", "cell"), columns, owner="read_tracks",
-                        hint=" Pass columns={'t': ..., 'cell': ...} to name them.")
+                        hint=" To name them, pass columns={'t': ..., 'cell': ...}.")
     by_column = list(zip(*rows))
     values = {c: list(by_column[i]) for c, i in cols.items()}
     col = {c: header[i] for c, i in cols.items()}

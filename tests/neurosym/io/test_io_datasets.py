@@ -31,7 +31,7 @@ def test_index_files_and_licence_ship_with_the_package():
 def test_describe_and_bad_names():
     info = datasets.describe_celegans()
     assert info["condition"] == "wild-type" and info["has_time_file"] and "zpixres" in info["auxinfo"]
-    with pytest.raises(ValueError, match=r"load_celegans: name must be one of the embedded embryos \(20241009_JIM767_25_L1, .*got 'N2'"):
+    with pytest.raises(ValueError, match=r"load_celegans: name must be one of the embedded embryos \(20241009_JIM767_25_L1, "):
         datasets.load_celegans("N2")
     with pytest.raises(TypeError, match="load_celegans: name must be an embryo name"):
         datasets.load_celegans(3)
@@ -93,7 +93,7 @@ def test_rnai_embryo_with_two_nuclei_of_one_name_is_reported():
 
 
 def test_minutes_per_frame_is_refused_for_an_embryo_with_a_time_file():
-    with pytest.raises(ValueError, match="load_celegans: embryo '20241009_JIM767_25_L1' has a TIME file.*drop minutes_per_frame"):
+    with pytest.raises(ValueError, match="load_celegans: embryo .* has a TIME file.*drop minutes_per_frame"):
         datasets.load_celegans(minutes_per_frame=1.5)
     with pytest.raises(ValueError, match="load_celegans: minutes_per_frame must be"):
         datasets.load_celegans("20240930_JIM762_L4", minutes_per_frame=1e300)

@@ -65,8 +65,8 @@ def test_read_tracks_reports_lineage_problems_with_lines(tmp_path):
 
 
 @pytest.mark.parametrize("rows, cycle", [
-    ("0,0,0,a,b\n0,0,0,b,a\n", "'a' -> 'b' -> 'a'"),
-    ("0,0,0,a,c\n1,0,0,b,a\n2,0,0,c,b\n", "'a' -> 'b' -> 'c' -> 'a'"),
+    ("0,0,0,a,b\n0,0,0,b,a\n", "'a' (line 2) -> 'b' (line 3) -> 'a'"),
+    ("0,0,0,a,c\n1,0,0,b,a\n2,0,0,c,b\n", "'a' (line 2) -> 'b' (line 3) -> 'c' (line 4) -> 'a'"),
 ])
 def test_read_tracks_refuses_parent_cycles_naming_them(tmp_path, rows, cycle):
     p = write(tmp_path / "cyc.csv", "t,x,y,cell,parent\n" + rows)
