@@ -65,3 +65,12 @@ def test_read_acetree_refuses_archives_without_nuclei(tmp_path):
         nio.read_acetree(p)
     with pytest.raises(ValueError, match="not a zip archive"):
         nio.read_acetree(write(tmp_path / "no.zip", "text"))
+
+
+def test_read_acetree_refuses_archives_without_valid_nuclei_and_frame_zero(tmp_path):
+    p = write_acetree(tmp_path / "blank.zip", {1: [""], 2: [nucleus(1, -1, -1, -1, 0, "a", valid=0)]})
+    with pytest.raises(ValueError, match="blank.zip: no valid nucleus to read"):
+        nio.read_acetree(p, minutes_per_frame=1.0)
+    p = write_acetree(tmp_path / "zero.zip", {0: [nucleus(1, -1, -1, -1, 0, "a")]})
+    with pytest.raises(ValueError, match=r"zero.zip:run/nuclei/t000-nuclei, line 1: frame 0 comes before frame 1"):
+        nio.read_acetree(p, minutes_per_frame=1.0)
