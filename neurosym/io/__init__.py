@@ -12,7 +12,8 @@ Modules:
 
 Example:
   >>> from neurosym.io import cycle_lengths, lineage, load_celegans
-  >>> cycle_lengths(lineage(load_celegans()))["E"] > cycle_lengths(lineage(load_celegans()))["AB"]
+  >>> cycles = cycle_lengths(lineage(load_celegans()))  # minutes per founder lineage
+  >>> cycles["E"] > cycles["AB"]
   True
 """
 
