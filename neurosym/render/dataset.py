@@ -154,9 +154,10 @@ def render_dataset(
       no pixel (empty sites, cells warped out of the frame). Static shapes: pool per cell with
       `num_labels = num_sites + 1` and mask the loss with `kinds >= 0`.
 
-    Example (a new random microscope for every image; pass `Microscope.nuclei()` for one):
+    Example (one microscope for every image; `microscope=Microscope.sample` draws a new one for
+    each image, at a longer compile):
       >>> images, labels, kinds = render_dataset(jax.random.key(0), 2, shape=(4, 4),
-      ...                                        site_pixels=8, microscope=Microscope.sample)
+      ...                                        site_pixels=8, microscope=Microscope.nuclei())
       >>> images.shape, labels.shape, kinds.shape
       ((2, 32, 32), (2, 32, 32), (2, 17))
     """

@@ -14,10 +14,10 @@ CLEAN = Microscope.nuclei().replace(noise=0.0, poisson=0.0, blur=0.0)
 
 def test_site_kinds_follow_density_and_the_embryo_keeps_a_compact_core():
     keys = jax.random.split(KEY, 20)
-    scattered = np.asarray(jax.vmap(lambda k: _site_kinds(k, (10, 10), 3, 0.5, "scattered"))(keys))
+    scattered = np.asarray(jax.jit(jax.vmap(lambda k: _site_kinds(k, (10, 10), 3, 0.5, "scattered")))(keys))
     assert (scattered[:, 0] == -1).all() and set(np.unique(scattered)) == {-1, 0, 1, 2}
     assert abs((scattered[:, 1:] >= 0).mean() - 0.5) < 0.05          # 2,000 sites: 4.5 s.e.
-    embryo = np.asarray(jax.vmap(lambda k: _site_kinds(k, (10, 10), 3, 1.0, "embryo"))(keys))
+    embryo = np.asarray(jax.jit(jax.vmap(lambda k: _site_kinds(k, (10, 10), 3, 1.0, "embryo")))(keys))
     occupied = (embryo[:, 1:] >= 0).reshape(20, 10, 10)
     assert occupied[:, 4:6, 4:6].all(axis=(1, 2)).mean() > 0.5       # the centre is tissue
     assert not occupied[:, 0, 0].any() and occupied.sum(axis=(1, 2)).max() < 100
@@ -25,7 +25,7 @@ def test_site_kinds_follow_density_and_the_embryo_keeps_a_compact_core():
 
 @pytest.mark.slow
 def test_render_dataset_gives_static_shapes_and_exact_kinds():
-    # The docstring's call (a new microscope per image), so the compiled function is shared.
+    # A new microscope per image.
     images, labels, kinds = render_dataset(KEY, 2, shape=SHAPE, site_pixels=SP, microscope=Microscope.sample)
     assert images.shape == (2, 32, 32) and images.dtype == np.float32
     assert labels.shape == (2, 32, 32) and labels.dtype == np.int32
