@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import jax
 import numpy as np
 
-
-def concrete(x):
-    """`x` as a numpy array when its value is known (outside jit), else None."""
-    try:
-        return np.asarray(x)
-    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError, TypeError):
-        return None
+from automata._checks import concrete
 
 
-def check_label_image(labels, *, name: str = "labels", ndims=(2, 3), axes_hint: str = ""):
+def check_label_image(labels, *, name: str = "labels", ndims=(2, 3), axes_hint: str = "", owner: str = ""):
     """Check a label image (0 = background, 1, 2, ... = cells) and return it.
 
     Dtype and number of axes are always checked; the values (non-empty, no negative label) only
@@ -25,10 +18,12 @@ def check_label_image(labels, *, name: str = "labels", ndims=(2, 3), axes_hint: 
       name: the argument's name in messages.
       ndims: the allowed numbers of axes.
       axes_hint: a sentence appended to the error about the number of axes.
+      owner: the public function or class the image was given to, named first in messages.
 
     Returns:
       `labels` as a numpy array when concrete, else `labels` as given.
     """
+    who = f"{owner}: {name}" if owner else name
     dtype = getattr(labels, "dtype", None)
     if dtype is None:
         labels = np.asarray(labels)
@@ -41,26 +36,26 @@ def check_label_image(labels, *, name: str = "labels", ndims=(2, 3), axes_hint: 
             else "Give an integer label image"
         )
         raise TypeError(
-            f"{name} must be an integer label image (0 = background, 1, 2, ... = cells), got "
+            f"{who} must be an integer label image (0 = background, 1, 2, ... = cells), got "
             f"dtype {dtype}. {hint}; for a binary mask, label its connected components first."
         )
     shape = tuple(np.shape(labels))
     if len(shape) not in ndims:
         axes = " or ".join(f"{n}D" for n in ndims)
-        raise ValueError(f"{name} must be a {axes} label image, got shape {shape} ({len(shape)} axes). {axes_hint}".rstrip())
+        raise ValueError(f"{who} must be a {axes} label image, got shape {shape} ({len(shape)} axes). {axes_hint}".rstrip())
     lab = concrete(labels)
     if lab is None:
         return labels
     if lab.size == 0:
-        raise ValueError(f"{name} is empty (shape {lab.shape}); it holds no cells.")
+        raise ValueError(f"{who} is empty (shape {lab.shape}); it holds no cells.")
     if np.issubdtype(lab.dtype, np.signedinteger):
         low = lab.min()
         if low < 0:
             raise ValueError(
-                f"{name} must be >= 0 (0 = background), got the negative label {int(low)}. "
+                f"{who} must be >= 0 (0 = background), got the negative label {int(low)}. "
                 f"Relabel the cells with positive ids, e.g. {name} - {name}.min() if the "
                 "minimum marks the background."
             )
     elif lab.max() > np.iinfo(np.int64).max:
-        raise ValueError(f"{name} holds ids above {np.iinfo(np.int64).max}; relabel the cells.")
+        raise ValueError(f"{who} holds ids above {np.iinfo(np.int64).max}; relabel the cells.")
     return lab
