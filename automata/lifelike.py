@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from automata._checks import concrete
+from automata._checks import check_int, concrete
 from automata.lattice import Lattice
 from automata.rule import Rule
 from automata.state import LatticeState
@@ -369,6 +369,27 @@ class LifeLike(Rule):
 
     def __str__(self) -> str:
         return self.rule
+
+    def table(self, num_neighbours: int = 8) -> np.ndarray:
+        """The rule as a `(2, num_neighbours + 1)` uint8 table `T[centre, live neighbours]`.
+
+        `T[0, n]` is 1 when a dead site with `n` live neighbours is born, `T[1, n]` when a live
+        one survives; the form outer-totalistic rule tables and count-based relaxations use.
+
+        Args:
+          num_neighbours: neighbours of a site (8 for a radius-1 Moore lattice; see
+            `Lattice.num_neighbours`), at least the largest count of the rule.
+
+        Example:
+          >>> LifeLike("B3/S23").table().tolist()
+          [[0, 0, 0, 1, 0, 0, 0, 0, 0], [0, 0, 1, 1, 0, 0, 0, 0, 0]]
+        """
+        top = max(self.birth + self.survive, default=0)
+        k = check_int(num_neighbours, "num_neighbours", top, owner=f"LifeLike({self.rule!r}).table")
+        out = np.zeros((2, k + 1), np.uint8)
+        out[0, list(self.birth)] = 1
+        out[1, list(self.survive)] = 1
+        return out
 
     def check(self, lattice: Lattice, state: LatticeState) -> None:
         super().check(lattice, state)

@@ -414,3 +414,13 @@ def test_binary_states_of_any_dtype_accepted():
     for dtype in (jnp.uint8, jnp.int32, jnp.float32, jnp.bool_):
         out = automata.step(LIFE, lat, automata.LatticeState(x=x.astype(dtype)))
         assert int(out.x.astype(jnp.int32).sum()) == 3
+
+
+def test_table_matches_the_step():
+    rule = LifeLike("B36/S23")
+    t = rule.table()
+    assert t.shape == (2, 9) and t.dtype == np.uint8
+    assert np.nonzero(t[0])[0].tolist() == [3, 6] and np.nonzero(t[1])[0].tolist() == [2, 3]
+    assert LifeLike("B1/S12").table(4).shape == (2, 5)
+    with pytest.raises(ValueError, match="num_neighbours must be at least 6"):
+        rule.table(4)
