@@ -362,6 +362,14 @@ class TableRule(Rule):
                 f"neighbourhood; got {lattice.ndim}D, {lattice.neighbourhood!r}, radius "
                 f"{lattice.radius}.",
             )
+        if lattice.boundary == "fixed" and not (
+            lattice.fill == int(lattice.fill) and 0 <= lattice.fill < self.num_states
+        ):
+            raise fail(
+                owner,
+                f"the lattice's fill (the state beyond a fixed edge) must be one of the states "
+                f"0..{self.num_states - 1}; got {lattice.fill}.",
+            )
         x = state.x
         if x.ndim != 3 or x.shape[-1] != 1:
             raise fail(

@@ -127,6 +127,8 @@ def test_table_rule_errors():
     with pytest.raises(ValueError, match="TableRule: state.x must have one channel"):
         automata.step(rule, automata.Lattice((6, 6)), automata.LatticeState(x=jnp.zeros((6, 6, 2), jnp.int32)))
     t = tabulate_rule(life_fn)
+    with pytest.raises(ValueError, match="TableRule: the lattice's fill .* must be one of the states 0..1"):
+        t.apply(np.zeros((4, 4), int), boundary="fixed", fill=5)
     with pytest.raises(ValueError, match="RuleTable.apply: boundary must be one of"):
         t.apply(np.zeros((4, 4), int), boundary="torus")
     with pytest.raises(ValueError, match=r"RuleTable: neighbours must have shape \(3, 8\)"):
