@@ -13,7 +13,20 @@ from automata.rule import Rule
 from automata.state import LatticeState, as_state
 
 
-def _check_call(rule, lattice, state, key) -> LatticeState:
+def check_step_inputs(rule, lattice, state, key) -> LatticeState:
+    """The checks `step` and `rollout` run on their inputs; returns `state` as a `LatticeState`.
+
+    Refuses a `rule` that is not an `automata.Rule`, a `lattice` that is not a `Lattice`, a
+    batched step counter, a stochastic rule without a key and a key that is not a PRNG key, and
+    runs `rule.check(lattice, state)`. Other drivers (e.g. `automata.sharding`) call it too, so
+    every entry point refuses the same inputs with the same words.
+
+    Example:
+      >>> import jax.numpy as jnp, automata
+      >>> state = check_step_inputs(automata.LIFE, automata.Lattice((4, 4)), jnp.zeros((4, 4, 1)), None)
+      >>> int(state.t)
+      0
+    """
     if not isinstance(rule, Rule):
         raise TypeError(
             f"rule must be an automata.Rule (e.g. automata.LifeLike('B3/S23')), got "
@@ -51,13 +64,14 @@ def check_num_steps(num_steps, *, hint: str = "") -> int:
     return check_int(num_steps, "num_steps", 1, hint=hint)
 
 
-def _step_key(key, t):
+def step_key(key, t):
+    """The key of the step at counter `t`: `fold_in(key, t)`, or None for deterministic rules."""
     return None if key is None else jax.random.fold_in(key, t)
 
 
 @jax.jit
 def _step(rule, lattice, state, key):
-    x = rule(lattice, state, key=_step_key(key, state.t))
+    x = rule(lattice, state, key=step_key(key, state.t))
     return LatticeState(x=x.astype(state.x.dtype), t=state.t + 1)
 
 
@@ -74,14 +88,14 @@ def step(rule: Rule, lattice: Lattice, state: LatticeState, *, key: jax.Array | 
       >>> int(s1.x[2:5, 3, 0].sum())
       3
     """
-    state = _check_call(rule, lattice, state, key)
+    state = check_step_inputs(rule, lattice, state, key)
     return _step(rule, lattice, state, key)
 
 
 @functools.partial(jax.jit, static_argnames=("num_steps", "record", "checkpoint"))
 def _rollout(rule, lattice, state, key, length, *, num_steps, record, checkpoint):
     def advance(carry, t):
-        return rule.step_encoded(lattice, carry, t, _step_key(key, t))
+        return rule.step_encoded(lattice, carry, t, step_key(key, t))
 
     if checkpoint:
         advance = jax.checkpoint(advance)
@@ -139,10 +153,8 @@ def rollout(
 
     Batches: a rollout takes one lattice's state; run a batch with `jax.vmap` (all lattices
     side by side) or `jax.lax.map` (one after another). For small lattices, and on a GPU,
-    vmap is the one to use: it fills the device. On a CPU, once one lattice has about 10^4
-    sites or more, lax.map is usually faster, because one lattice's step then stays in cache:
-    the growing neural CA on a batch of 64 128x128 lattices ran 2.4 to 2.8 times faster that
-    way on 2 cores (benchmarks/engine.py).
+    vmap is the one to use: it fills the device. On a CPU with large lattices, lax.map is
+    often faster, because one lattice's step then stays in cache; time both on your case.
 
     Example:
       >>> import jax, jax.numpy as jnp, automata
@@ -153,7 +165,7 @@ def rollout(
       >>> traj.x.shape
       (10, 16, 16, 1)
     """
-    state = _check_call(rule, lattice, state, key)
+    state = check_step_inputs(rule, lattice, state, key)
     num_steps = check_num_steps(
         num_steps, hint=" For a number of steps that changes between calls, pass "
         "num_steps=<upper bound> and length=<steps to take>."

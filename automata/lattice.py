@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import operator
 from typing import Sequence
 
 import jax
@@ -36,13 +37,41 @@ def _offsets_for(name: str, ndim: int, radius: int) -> tuple[tuple[int, ...], ..
 
 
 @dataclasses.dataclass(frozen=True)
-class _Shard:
-    """Where a block of rows sits in a lattice sharded along axis 0 (set by `sharded_rollout`)."""
+class Shard:
+    """Where a block of rows sits in a lattice split along axis 0 over the devices of a mesh.
+
+    `automata.sharding.sharded_rollout` gives each device a `Lattice` whose `shard` is one of
+    these, covering its block of rows plus `halo` rows on each side. Rules read it (through
+    `Lattice.sharded` and `Lattice.site_rows`) to number rows globally and to turn off
+    whole-lattice shortcuts (an FFT, a bit-packed rollout) that a block cannot take.
+
+    Attributes:
+      axis_name: the mesh axis the rows are split over.
+      global_rows: rows of the whole lattice.
+      block_rows: rows each device holds, without the halo.
+      halo: rows borrowed from each neighbouring device.
+    """
 
     axis_name: str
     global_rows: int
     block_rows: int
     halo: int
+
+
+def _check_shape(shape) -> tuple[int, ...]:
+    """`shape` as a tuple of Python ints (a bare integer is one axis), or a TypeError."""
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (shape,)
+    try:
+        axes = tuple(shape)
+        if any(isinstance(s, (bool, np.bool_)) for s in axes):
+            raise TypeError
+        return tuple(operator.index(s) for s in axes)
+    except TypeError as err:
+        raise TypeError(
+            f"Lattice shape must be a tuple of 1 to 3 positive integers, got {shape!r}; every "
+            "size must be an int (a float such as 8.5 or 8.0 is refused, not rounded)."
+        ) from err
 
 
 @jax.tree_util.register_static
@@ -65,6 +94,8 @@ class Lattice:
         `"reflect"` (the edge is a mirror: the site beyond the edge repeats the edge site, a
         zero-flux boundary).
       fill: value beyond the edge for `boundary="fixed"`.
+      shard: None for a whole lattice; a `Shard` when this lattice is one device's block of a
+        lattice split over devices (set by `automata.sharding.sharded_rollout`, not by users).
 
     Example:
       >>> lat = Lattice((64, 64), neighbourhood="moore", boundary="wrap")
@@ -77,24 +108,18 @@ class Lattice:
     radius: int = 1
     boundary: str = "wrap"
     fill: float = 0.0
-    _shard: _Shard | None = dataclasses.field(default=None, repr=False)
+    shard: Shard | None = dataclasses.field(default=None, repr=False)
 
     def __post_init__(self):
+        object.__setattr__(self, "shape", _check_shape(self.shape))
         shape = self.shape
-        if isinstance(shape, (int, np.integer)):
-            shape = (int(shape),)
-        try:
-            shape = tuple(int(s) for s in shape)
-        except (TypeError, ValueError) as err:
-            raise TypeError(
-                f"Lattice shape must be a tuple of 1 to 3 positive integers, got {self.shape!r}."
-            ) from err
         if not 1 <= len(shape) <= 3 or any(s < 1 for s in shape):
             raise ValueError(
                 f"Lattice shape must have 1 to 3 axes of positive size, got {shape}. "
                 "Use e.g. Lattice((128,)), Lattice((64, 64)) or Lattice((16, 16, 16))."
             )
-        object.__setattr__(self, "shape", shape)
+        if self.shard is not None and not isinstance(self.shard, Shard):
+            raise TypeError(f"Lattice shard must be an automata.lattice.Shard or None, got {self.shard!r}.")
         if not isinstance(self.radius, (int, np.integer)) or isinstance(self.radius, bool) or self.radius < 1:
             raise ValueError(f"Lattice radius must be a positive integer, got {self.radius!r}.")
         object.__setattr__(self, "radius", int(self.radius))
@@ -170,6 +195,11 @@ class Lattice:
         """Number of neighbours of a site (the centre is not counted)."""
         return len(self.offsets)
 
+    @property
+    def sharded(self) -> bool:
+        """True when this lattice is one device's block of a sharded lattice (see `Shard`)."""
+        return self.shard is not None
+
     def replace(self, **changes) -> "Lattice":
         """A copy of this lattice with some fields changed."""
         return dataclasses.replace(self, **changes)
@@ -185,10 +215,23 @@ class Lattice:
             )
 
     # ------------------------------------------------------------------ field ops
-    def pad(self, x: jax.Array, width: int | None = None) -> jax.Array:
-        """Pad the spatial axes of `x` by `width` sites (default: the radius) using the boundary."""
+    def pad(self, x: jax.Array, width: int | None = None, *, axes: Sequence[int] | None = None) -> jax.Array:
+        """Pad spatial axes of `x` by `width` sites on both sides, as the boundary says.
+
+        Args:
+          x: a field whose leading `ndim` axes are spatial (their sizes need not be the
+            lattice's, so a block of rows can be padded too).
+          width: sites added on each side (default: the radius).
+          axes: the spatial axes to pad (default: all of them).
+
+        Example:
+          >>> Lattice((3,), boundary="wrap").pad(jnp.arange(3)).tolist()
+          [2, 0, 1, 2, 0]
+        """
         width = self.radius if width is None else int(width)
-        pads = [(width, width)] * self.ndim + [(0, 0)] * (x.ndim - self.ndim)
+        axes = range(self.ndim) if axes is None else axes
+        pads = [(width, width) if a in axes else (0, 0) for a in range(self.ndim)]
+        pads += [(0, 0)] * (x.ndim - self.ndim)
         if self.boundary == "fixed":
             return jnp.pad(x, pads, mode="constant", constant_values=jnp.asarray(self.fill, x.dtype))
         return jnp.pad(x, pads, mode=_PAD_MODE[self.boundary])
@@ -288,8 +331,8 @@ class Lattice:
         """Global index along axis 0 of each local row (differs from `arange` only in shards)."""
         n0 = self.shape[0]
         rows = jnp.arange(n0)
-        if self._shard is not None:
-            s = self._shard
+        if self.shard is not None:
+            s = self.shard
             origin = jax.lax.axis_index(s.axis_name) * s.block_rows - s.halo
             rows = jnp.mod(rows + origin, s.global_rows)
         return rows

@@ -7,13 +7,13 @@ Reference: B. W.-C. Chan, "Lenia: biology of artificial life", Complex Systems 2
 from __future__ import annotations
 
 import functools
-import numbers
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from automata._checks import check_finite_array, concrete
 from automata.lattice import Lattice
 from automata.rule import Rule
 from automata.state import LatticeState
@@ -81,14 +81,6 @@ def _kernel_fft(radius, beta, core, shape):
     return np.fft.rfftn(full)
 
 
-def _concrete(v):
-    """`v` as a numpy array if it is a concrete number or array, else None (e.g. a tracer)."""
-    # Only plain numbers and numpy arrays: jax values may be tracers during transformations.
-    if isinstance(v, (numbers.Number, np.ndarray)):
-        return np.asarray(v)
-    return None
-
-
 class Lenia(Rule):
     """Lenia update `A <- clip(A + dt * G(K * A), 0, 1)` with a smooth ring kernel `K`.
 
@@ -151,8 +143,9 @@ class Lenia(Rule):
             raise ValueError(f"Unknown Lenia core {self.core!r}; choose one of {CORES}.")
         if self.growth not in GROWTHS:
             raise ValueError(f"Unknown Lenia growth {self.growth!r}; choose one of {GROWTHS}.")
-        sigma = _concrete(self.sigma)
-        if sigma is not None and not np.all(sigma > 0):
+        # Leaves may be tracers or placeholders (not numbers) inside transformations: skip those.
+        sigma = concrete(self.sigma)
+        if sigma is not None and np.issubdtype(sigma.dtype, np.number) and not np.all(sigma > 0):
             raise ValueError(f"Lenia sigma must be positive, got {sigma}.")
 
     def reach(self, lattice: Lattice) -> int:
@@ -175,6 +168,8 @@ class Lenia(Rule):
                 f"Lenia states are continuous: state.x must be floating point, got {x.dtype}. "
                 "Convert with x.astype(jnp.float32)."
             )
+        # One NaN site spreads through the kernel to the whole lattice within a few steps.
+        check_finite_array(x, "state.x", owner="Lenia", hint="Lenia states are densities in [0, 1].")
         c = x.shape[-1]
         for name in ("mu", "sigma", "dt"):
             shp = jnp.shape(getattr(self, name))
@@ -186,7 +181,7 @@ class Lenia(Rule):
 
     def potential(self, lattice: Lattice, x: jax.Array) -> jax.Array:
         """Kernel-weighted neighbourhood average `U = K * A`, same shape as `x`."""
-        if lattice.boundary == "wrap" and lattice.ndim >= 2 and lattice._shard is None:
+        if lattice.boundary == "wrap" and lattice.ndim >= 2 and not lattice.sharded:
             axes = tuple(range(lattice.ndim))
             kf = _kernel_fft(self.radius, self.beta, self.core, lattice.shape)
             # The kernel is static, so its spectrum is a compile-time constant of the jitted step.

@@ -185,7 +185,7 @@ class NCAUpdate(Rule):
     pad with zeros: `Lattice(shape, boundary="fixed")`). The perception is computed with shifted
     slices and fed to a dense layer rather than folded with that layer into one 3x3 convolution:
     the folded form does three times the multiply-adds, and on CPU its filter gradient (a
-    convolution inside the rollout's backward scan) made a training step about 25 times slower.
+    convolution inside the rollout's backward scan) makes a training step much slower.
 
     Args:
       params: `NCAParams` (trainable).

@@ -134,12 +134,12 @@ class Asynchronous(Rule):
 
     def check(self, lattice, state):
         self.rule.check(lattice, state)
-        if lattice._shard is not None:
+        if lattice.sharded:
             raise ValueError("Asynchronous updating is sequential and cannot be sharded.")
 
     def __call__(self, lattice: Lattice, state: LatticeState, *, key):
         r = self.rule.reach(lattice)
-        patch_lat = lattice.replace(shape=(2 * r + 1,) * lattice.ndim, boundary="fixed", _shard=None)
+        patch_lat = lattice.replace(shape=(2 * r + 1,) * lattice.ndim, boundary="fixed", shard=None)
         order = jax.random.permutation(_sub_key(key, 0), lattice.num_sites)
         centre = (r,) * lattice.ndim
         rule_key = _sub_key(key, 1)

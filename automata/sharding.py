@@ -10,8 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, PartitionSpec
 
-from automata.engine import _check_call, _step_key, check_num_steps
-from automata.lattice import _PAD_MODE, Lattice, _Shard
+from automata.engine import check_num_steps, check_step_inputs, step_key
+from automata.lattice import Lattice, Shard
 from automata.rule import Rule
 from automata.schemes import Asynchronous
 from automata.state import LatticeState
@@ -21,11 +21,7 @@ __all__ = ["sharded_rollout"]
 
 def _pad_rows(lattice: Lattice, block: jax.Array, width: int, side: str) -> jax.Array:
     """The `width` rows the lattice's own boundary puts before (`side="top"`) or after a block."""
-    pads = [(width, 0) if side == "top" else (0, width)] + [(0, 0)] * (block.ndim - 1)
-    if lattice.boundary == "fixed":
-        padded = jnp.pad(block, pads, mode="constant", constant_values=jnp.asarray(lattice.fill, block.dtype))
-    else:
-        padded = jnp.pad(block, pads, mode=_PAD_MODE[lattice.boundary])
+    padded = lattice.pad(block, width, axes=(0,))
     return padded[:width] if side == "top" else padded[-width:]
 
 
@@ -59,10 +55,10 @@ def _find_asynchronous(rule: Rule) -> bool:
 def _sharded_rollout(rule, lattice, x, t0, key, *, num_steps, mesh, axis_name, halo, record):
     num_devices = mesh.shape[axis_name]
     block_rows = lattice.shape[0] // num_devices
-    # The local lattice covers the block and its halo; `_shard` maps its rows to global rows.
+    # The local lattice covers the block and its halo; `shard` maps its rows to global rows.
     local = lattice.replace(
         shape=(block_rows + 2 * halo,) + lattice.shape[1:],
-        _shard=_Shard(axis_name, lattice.shape[0], block_rows, halo),
+        shard=Shard(axis_name, lattice.shape[0], block_rows, halo),
     )
 
     def per_device(rule, block, t0, key):
@@ -71,7 +67,7 @@ def _sharded_rollout(rule, lattice, x, t0, key, *, num_steps, mesh, axis_name, h
 
         def body(block, t):
             padded = _with_halo(lattice, block, halo, axis_name, num_devices)
-            new = rule(local, LatticeState(x=padded, t=t), key=_step_key(key, t))
+            new = rule(local, LatticeState(x=padded, t=t), key=step_key(key, t))
             new = new[halo : halo + block_rows].astype(block.dtype)
             return new, (new if record else None)
 
@@ -139,7 +135,7 @@ def sharded_rollout(
       >>> bool((final.x == automata.rollout(rule, lat, x, num_steps=10)[0].x).all())
       True
     """
-    state = _check_call(rule, lattice, state, key)
+    state = check_step_inputs(rule, lattice, state, key)
     if _find_asynchronous(rule):
         raise ValueError(
             "Asynchronous updating visits sites one after another and cannot be sharded; run it "

@@ -177,6 +177,20 @@ def test_step_key_is_fold_in_of_t():
     assert int(out.t) == 6
 
 
+def test_step_key_and_input_checks_are_public():
+    from automata.engine import check_step_inputs, step_key
+
+    key = jax.random.key(3)
+    assert step_key(None, 4) is None
+    np.testing.assert_array_equal(
+        jax.random.key_data(step_key(key, 4)), jax.random.key_data(jax.random.fold_in(key, 4))
+    )
+    state = check_step_inputs(Noisy(), Lattice((4, 4)), jnp.zeros((4, 4, 1)), key)
+    assert isinstance(state, LatticeState)
+    with pytest.raises(ValueError, match="needs a PRNG key"):
+        check_step_inputs(Noisy(), Lattice((4, 4)), jnp.zeros((4, 4, 1)), None)
+
+
 # ----------------------------------------------------------------------------- schemes
 
 

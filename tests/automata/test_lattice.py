@@ -125,6 +125,9 @@ def test_lattice_passes_through_jit_as_static():
         (dict(shape=(4, 4, 4, 4)), ValueError, "1 to 3 axes"),
         (dict(shape=(0, 4)), ValueError, "positive size"),
         (dict(shape="ab"), TypeError, "tuple of 1 to 3 positive integers"),
+        (dict(shape=(8.5, 8)), TypeError, "tuple of 1 to 3 positive integers"),
+        (dict(shape=(8.0, 8)), TypeError, "not rounded"),
+        (dict(shape=(True, 8)), TypeError, "tuple of 1 to 3 positive integers"),
         (dict(shape=(4, 4), neighbourhood="square"), ValueError, "Unknown neighbourhood 'square'"),
         (dict(shape=(4, 4, 4), neighbourhood="hex"), ValueError, "2D lattices only"),
         (dict(shape=(4, 4), boundary="torus"), ValueError, "Unknown boundary 'torus'"),
@@ -155,3 +158,25 @@ def test_convolve_errors():
 def test_check_field_error():
     with pytest.raises(ValueError, match=r"leading axes to be \(6, 6\)"):
         Lattice((6, 6)).check_field(jnp.zeros((5, 6, 1)))
+
+
+def test_shape_accepts_numpy_integers():
+    lat = Lattice((np.int64(6), 4))
+    assert lat.shape == (6, 4) and all(type(s) is int for s in lat.shape)
+    assert Lattice(5).shape == (5,)
+
+
+def test_whole_lattice_is_not_sharded():
+    lat = Lattice((8, 8))
+    assert lat.shard is None and not lat.sharded
+    with pytest.raises(TypeError, match="shard must be"):
+        Lattice((8, 8), shard="rows")
+
+
+@pytest.mark.parametrize("boundary", ["wrap", "fixed", "reflect"])
+def test_pad_selected_axes(boundary):
+    lat = Lattice((4, 5), boundary=boundary, fill=7.0)
+    x = jnp.arange(20.0).reshape(4, 5, 1)
+    rows = lat.pad(x, 1, axes=(0,))
+    assert rows.shape == (6, 5, 1)
+    np.testing.assert_array_equal(rows, lat.pad(x, 1)[:, 1:-1])

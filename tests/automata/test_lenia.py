@@ -159,3 +159,12 @@ def test_errors():
         orbium(automata.Lattice((64,)))
     with pytest.raises(ValueError, match="too small"):
         orbium(automata.Lattice((10, 10)))
+
+
+def test_nan_site_refused_at_entry():
+    lat = automata.Lattice((32, 32))
+    x = jnp.full((32, 32, 1), 0.1).at[5, 7, 0].set(jnp.nan)
+    with pytest.raises(ValueError, match=r"Lenia: state.x must hold finite numbers.*\(5, 7, 0\)"):
+        automata.step(Lenia(radius=4), lat, automata.LatticeState(x=x))
+    with pytest.raises(ValueError, match="Lenia: state.x must hold finite numbers"):
+        automata.rollout(Lenia(radius=4), lat, automata.LatticeState(x=x.at[5, 7, 0].set(jnp.inf)), num_steps=5)

@@ -396,3 +396,31 @@ def test_complex_dtype():
     lat = automata.Lattice((8, 8))
     with pytest.raises(TypeError, match="real or boolean site values"):
         automata.step(LIFE, lat, automata.LatticeState(x=jnp.zeros((8, 8, 1), jnp.complex64)))
+
+
+@pytest.mark.parametrize("value, dtype", [(5, jnp.int32), (0.5, jnp.float32), (-1, jnp.int8)])
+def test_non_binary_states_refused(value, dtype):
+    lat = automata.Lattice((8, 8))
+    x = jnp.zeros((8, 8, 1), dtype).at[2, 3, 0].set(value)
+    with pytest.raises(ValueError, match="must hold 0 .dead. or 1 .alive."):
+        automata.step(LIFE, lat, automata.LatticeState(x=x))
+    with pytest.raises(ValueError, match="must hold 0 .dead. or 1 .alive."):
+        automata.rollout(LIFE, lat, automata.LatticeState(x=x), num_steps=2)
+
+
+def test_binary_states_of_any_dtype_accepted():
+    lat = automata.Lattice((8, 8))
+    x = jnp.zeros((8, 8, 1), jnp.uint8).at[3, 2:5, 0].set(1)
+    for dtype in (jnp.uint8, jnp.int32, jnp.float32, jnp.bool_):
+        out = automata.step(LIFE, lat, automata.LatticeState(x=x.astype(dtype)))
+        assert int(out.x.astype(jnp.int32).sum()) == 3
+
+
+def test_table_matches_the_step():
+    rule = LifeLike("B36/S23")
+    t = rule.table()
+    assert t.shape == (2, 9) and t.dtype == np.uint8
+    assert np.nonzero(t[0])[0].tolist() == [3, 6] and np.nonzero(t[1])[0].tolist() == [2, 3]
+    assert LifeLike("B1/S12").table(4).shape == (2, 5)
+    with pytest.raises(ValueError, match="num_neighbours must be at least 6"):
+        rule.table(4)
