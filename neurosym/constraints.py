@@ -31,7 +31,7 @@ import networkx as nx
 import numpy as np
 
 from automata.lattice import Lattice
-from automata.lifelike import parse_rule
+from automata.lifelike import LifeLike
 from rules.division import DifferentiationTable
 from rules.logic import Constraint, count_law
 from rules.priors import GeneExpressionPrior
@@ -188,17 +188,16 @@ def lineage_loss(logits, parents, allowed, *, mask=None, eps: float = 1e-6) -> j
 
 
 def rule_table(rule: str) -> np.ndarray:
-    """A Life-like rule string as a `(2, 9)` table `T[centre, live neighbours]` of next states.
+    """A Life-like rule string as a float `(2, 9)` table `T[centre, live neighbours]` of next states.
+
+    The float form of `automata.LifeLike(rule).table()` (radius-1 Moore neighbourhood), ready to
+    be relaxed or learned by `life_like_expectation`.
 
     Example:
       >>> rule_table("B3/S23").astype(int).tolist()
       [[0, 0, 0, 1, 0, 0, 0, 0, 0], [0, 0, 1, 1, 0, 0, 0, 0, 0]]
     """
-    birth, survive = parse_rule(rule)
-    t = np.zeros((2, 9), np.float32)
-    t[0, list(birth)] = 1
-    t[1, list(survive)] = 1
-    return t
+    return LifeLike(rule).table(num_neighbours=8).astype(np.float32)
 
 
 def life_like_expectation(table, lattice: Lattice, alive) -> jax.Array:
