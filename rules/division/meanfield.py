@@ -212,6 +212,17 @@ def divisions_by_birth(final: Population, *, start, num_steps: int, num_kinds: i
 
     Returns:
       int32 array `(num_steps, num_steps, num_kinds)`.
+
+    Example:
+      >>> import jax, automata
+      >>> from rules.division import CellCycle, DifferentiationTable, DivisionModel, simulate
+      >>> lat = automata.Lattice((16,))
+      >>> pop = Population.create(lat, [[8]], [0], capacity=8)
+      >>> model = DivisionModel(table=DifferentiationTable.symmetric(1), cycle=CellCycle(period=3.0))
+      >>> final, _ = simulate(model, lat, pop, key=jax.random.key(0), num_steps=6)
+      >>> d = divisions_by_birth(final, start=0, num_steps=6, num_kinds=1)
+      >>> int(d[5, 2, 0])  # both daughters born in step 2 divide in step 5
+      2
     """
     num_steps = check_int(num_steps, "num_steps", 1, owner="divisions_by_birth")
     k = check_int(num_kinds, "num_kinds", 1, owner="divisions_by_birth", hint="Pass model.num_kinds.")
