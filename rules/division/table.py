@@ -10,7 +10,11 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from automata._checks import fail
+
 __all__ = ["DifferentiationTable"]
+
+_OWNER = "DifferentiationTable"
 
 
 class DifferentiationTable(struct.PyTreeNode):
@@ -36,29 +40,24 @@ class DifferentiationTable(struct.PyTreeNode):
         try:
             pairs = tuple((operator.index(a), operator.index(b)) for a, b in self.daughters)
         except (TypeError, ValueError) as err:
-            raise TypeError(
-                "daughters must be a sequence of (kind A, kind B) integer pairs, one per kind, "
-                f"got {self.daughters!r}."
-            ) from err
+            raise fail(_OWNER, "daughters must be a sequence of (kind A, kind B) integer pairs, one "
+                               f"per kind, got {self.daughters!r}.", TypeError) from err
         n = len(pairs)
         if n == 0:
-            raise ValueError("A differentiation table needs at least one kind.")
+            raise fail(_OWNER, "daughters must hold at least one kind, got none.")
         for k, (a, b) in enumerate(pairs):
             if not (0 <= a < n and 0 <= b < n):
-                raise ValueError(
-                    f"Kind {k} divides into ({a}, {b}), but the table only knows kinds 0 .. "
-                    f"{n - 1}. Every daughter kind needs its own row; add rows for new kinds."
-                )
+                raise fail(_OWNER, f"daughters must name kinds 0 .. {n - 1}, but kind {k} divides into "
+                                   f"({a}, {b}), and the table only knows kinds 0 .. {n - 1}. Every "
+                                   "daughter kind needs its own row; add rows for new kinds.")
         object.__setattr__(self, "daughters", pairs)
         if self.names is not None:
             names = tuple(str(s) for s in self.names)
             if len(names) != n:
-                raise ValueError(
-                    f"names has {len(names)} entries but the table has {n} kinds; give one name "
-                    "per kind."
-                )
+                raise fail(_OWNER, f"names must give one name per kind, got {len(names)} names for "
+                                   f"{n} kinds.")
             if len(set(names)) != n:
-                raise ValueError(f"Kind names must be distinct, got {names}.")
+                raise fail(_OWNER, f"names must be distinct, got {names}.")
             object.__setattr__(self, "names", names)
 
     @property
@@ -94,15 +93,13 @@ class DifferentiationTable(struct.PyTreeNode):
             try:
                 a, b = pair
             except (TypeError, ValueError) as err:
-                raise ValueError(
-                    f"The rule for {mother!r} must be a pair of daughter names, got {pair!r}."
-                ) from err
+                raise fail(_OWNER, f"rules must map each mother to a pair of daughter names, but "
+                                   f"{mother!r} maps to {pair!r}.") from err
             for who in (mother, a, b):
                 if who not in index:
-                    raise ValueError(
-                        f"Unknown kind {who!r} in the rule {mother!r} -> ({a!r}, {b!r}); known "
-                        f"kinds are {list(names)}. Add it to names."
-                    )
+                    raise fail(_OWNER, f"rules must use known kinds, got the unknown kind {who!r} in "
+                                       f"the rule {mother!r} -> ({a!r}, {b!r}); known kinds are "
+                                       f"{list(names)}. Add it to names.")
             pairs[index[mother]] = (index[a], index[b])
         return cls(daughters=tuple(pairs), names=names)
 

@@ -60,14 +60,20 @@ def test_model_errors(model_kwargs, error, match):
 
 
 def test_table_and_config_errors():
-    with pytest.raises(ValueError, match=r"divides into \(0, 2\), but the table only knows kinds 0 .. 1"):
+    with pytest.raises(ValueError, match=r"DifferentiationTable: daughters must name kinds 0 .. 1, but kind 0 divides into \(0, 2\)"):
         DifferentiationTable(daughters=((0, 2), (1, 1)))
     with pytest.raises(TypeError, match="daughters must be a sequence of"):
         DifferentiationTable(daughters=(("a", "b"),))
-    with pytest.raises(ValueError, match="Unknown kind 'Q'"):
+    with pytest.raises(ValueError, match="rules must use known kinds, got the unknown kind 'Q'"):
         DifferentiationTable.from_names(["P0", "AB"], {"P0": ("AB", "Q")})
-    with pytest.raises(ValueError, match="one name per kind"):
+    with pytest.raises(ValueError, match="names must give one name per kind"):
         DifferentiationTable(daughters=((0, 0),), names=("a", "b"))
+    with pytest.raises(ValueError, match="names must be distinct"):
+        DifferentiationTable(daughters=((0, 0), (1, 1)), names=("a", "a"))
+    with pytest.raises(ValueError, match="daughters must hold at least one kind"):
+        DifferentiationTable(daughters=())
+    with pytest.raises(ValueError, match="rules must map each mother to a pair"):
+        DifferentiationTable.from_names(["P0", "AB"], {"P0": 3})
     with pytest.raises(TypeError, match="table must be a DifferentiationTable"):
         simulate(DivisionModel(table=((0, 0),)), LAT, POP2, key=KEY, num_steps=1)
     for dt, error in ((0.0, ValueError), (float("nan"), ValueError), ("1", TypeError)):

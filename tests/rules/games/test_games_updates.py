@@ -72,6 +72,7 @@ def _gain(a, x):
     return (a[0, 0] - a[1, 0]) * x + (a[0, 1] - a[1, 1]) * (1 - x)
 
 
+@pytest.mark.slow
 def test_well_mixed_fermi_drift_is_the_replicator_velocity():
     # One synchronous step from well-mixed populations (independent random strategies) at nine
     # cooperator fractions, 64 lattices of 10 000 players each: the mean change matches
