@@ -31,7 +31,8 @@ __all__ = ["UPDATES", "Fermi", "ImitateBest", "MoranBirthDeath", "MoranDeathBirt
 def _check_leaf(value, name: str, owner: str, *, maximum=None, open_minimum=True, hint="") -> None:
     """Check a parameter's values when concrete. jax rebuilds rules from placeholder leaves (e.g.
     while matching `vmap` axes); those pass, and the rule is checked again where it runs."""
-    if not isinstance(value, (str, bytes)) and getattr(concrete(value), "dtype", None) == object:
+    placeholder = value is not None and not isinstance(value, (str, bytes))
+    if placeholder and getattr(concrete(value), "dtype", None) == object:
         return
     check_numbers(value, name, minimum=0.0, maximum=maximum, open_minimum=open_minimum,
                   owner=owner, hint=hint)

@@ -308,6 +308,8 @@ def test_update_errors():
         games.Fermi(temperature=float("nan"))
     with pytest.raises(TypeError, match="ImitateBest: temperature must be a finite number"):
         games.ImitateBest(soft=True, temperature="hot")
+    with pytest.raises(TypeError, match="Fermi: temperature must be a finite number"):
+        games.Fermi(temperature=None)
     with pytest.raises(ValueError, match=r"MoranDeathBirth: selection must be a finite number in \[0.0, 1.0\]"):
         games.MoranDeathBirth(selection=1.5)
     with pytest.raises(ValueError, match=r"MoranBirthDeath: selection must be a finite number in \[0.0, 1.0\]"):
