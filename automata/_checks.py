@@ -18,7 +18,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["check_choice", "check_finite_array", "check_int", "check_key", "check_number", "concrete", "fail"]
+__all__ = [
+    "check_choice", "check_finite_array", "check_int", "check_key", "check_number", "check_numbers",
+    "concrete", "fail",
+]
 
 
 def _prefix(owner: str) -> str:
@@ -181,3 +184,33 @@ def check_key(key, *, name: str = "key", owner: str = "") -> jax.Array:
         f"{prefix}{name} must be a JAX PRNG key such as jax.random.key(0), got an array of dtype "
         f"{key.dtype} and shape {key.shape}."
     )
+
+
+def check_numbers(
+    value, name: str, *, minimum: float | None = None, maximum: float | None = None,
+    open_minimum: bool = False, owner: str = "", hint: str = "",
+) -> None:
+    """Every entry of `value` (a number or an array) a finite number within the bounds, or a clear
+    error naming the first bad entry; a traced value passes (check it where it is concrete).
+
+    Args: as for `check_number`.
+
+    Example:
+      >>> check_numbers(np.array([0.1, 0.5]), "rate", minimum=0.0)
+    """
+    if isinstance(value, jax.core.Tracer):
+        return
+    array = None if isinstance(value, (bool, str, bytes)) else concrete(value)
+    if array is None or array.ndim == 0 or not np.issubdtype(array.dtype, np.number):
+        check_number(value, name, minimum=minimum, maximum=maximum, open_minimum=open_minimum,
+                     owner=owner, hint=hint)
+        return
+    flat = array.reshape(-1).astype(np.float64)
+    bad = ~np.isfinite(flat)
+    if minimum is not None:
+        bad |= flat <= minimum if open_minimum else flat < minimum
+    if maximum is not None:
+        bad |= flat > maximum
+    if bad.any():
+        check_number(flat[int(np.argmax(bad))], name, minimum=minimum, maximum=maximum,
+                     open_minimum=open_minimum, owner=owner, hint=hint)

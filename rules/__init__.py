@@ -1,15 +1,17 @@
 """Developmental rules on the `automata` engine.
 
 Cell populations on a lattice with a fixed capacity (`Population`), division and death
-(`DivisionModel` with `CellCycle`, hazards, `PayoffHazard`, `Exclusion` or `Shove` placement and
-a `DifferentiationTable`; `simulate` draws a history, `expected_counts` follows the mean-field
-counts and `expected_divisions` its cycle lengths, which `divisions_by_birth` reads from a run),
-the lineage as a graph (`lineage_graph`, `check_lineage`), sympy rules compiled to JAX
-(`SymbolicExpression`, `SymbolicRule`), fuzzy-logic constraints (`Constraint`, `AtLeast`, ...),
-gene-expression priors (`GeneExpressionPrior`) and event hazards (`payoff_hazard`,
-`event_probability`). C. elegans names, founders and founder rules live in `rules.celegans`.
-Spatial games live in `rules.games` (`rules.games.SpatialGame`, payoff
-matrices, the replicator equation, payoffs as division hazards).
+(`rules.division`: `DivisionModel` with `CellCycle`, hazards, `PayoffHazard`, `Exclusion` or
+`Shove` placement and a `DifferentiationTable`; `simulate` draws a history, `expected_counts`
+follows the mean-field counts and `expected_divisions` its cycle lengths, which
+`divisions_by_birth` reads from a run), event hazards in one place (`rules.hazard`:
+`event_probability`, `payoff_hazard`, `PayoffHazard`), the lineage as a graph in the schema
+shared with the readers (`lineage_graph`, `check_lineage`; see `rules.lineage`), sympy rules
+compiled to JAX (`SymbolicExpression`, `SymbolicRule`), fuzzy-logic constraints (`Constraint`,
+`AtLeast`, ...) and gene-expression priors (`GeneExpressionPrior`). C. elegans names, founders
+and founder rules live in `rules.celegans`. Spatial games live in `rules.games`
+(`rules.games.SpatialGame`, payoff matrices, the replicator equation, update rules as objects
+such as `rules.games.Fermi(temperature)`, payoffs as division hazards).
 
 `rules` builds on `automata` only; it never imports `neurosym`.
 

@@ -23,7 +23,7 @@ import re
 import types
 from typing import Mapping
 
-from rules.division import DifferentiationTable
+from rules.division.table import DifferentiationTable
 
 __all__ = [
     "BLASTOMERES",

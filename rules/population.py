@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from automata._checks import check_int, concrete, fail
 from automata.lattice import Lattice
 
 __all__ = ["CapacityError", "Population", "PopulationStatus"]
@@ -141,87 +142,16 @@ class Population(struct.PyTreeNode):
           [0, -1, -1, 1]
         """
         if not isinstance(lattice, Lattice):
-            raise TypeError(
-                f"lattice must be an automata.Lattice, got {type(lattice).__name__}. "
-                "Build one with automata.Lattice(shape)."
-            )
-        ndim = lattice.ndim
-        pos = np.asarray(positions)
-        if pos.ndim == 1 and ndim == 1:
-            pos = pos[:, None]
-        if pos.ndim != 2 or pos.shape[1] != ndim:
-            raise ValueError(
-                f"positions must have shape (num_cells, {ndim}) for a {ndim}D lattice, got "
-                f"{pos.shape}. Give one row of {ndim} integer site coordinates per cell."
-            )
-        if pos.size and not np.issubdtype(pos.dtype, np.integer):
-            if not np.all(np.equal(np.mod(pos, 1), 0)):
-                raise ValueError("positions must be integer site coordinates, got non-integers.")
-        pos = pos.astype(np.int64)
+            raise fail(_OWNER, f"lattice must be an automata.Lattice, got {type(lattice).__name__}. "
+                               "Build one with automata.Lattice(shape).", TypeError)
+        pos, flat = _positions(lattice, positions)
         n = pos.shape[0]
-        shape = np.asarray(lattice.shape)
-        outside = np.any((pos < 0) | (pos >= shape), axis=1)
-        if np.any(outside):
-            i = int(np.argmax(outside))
-            raise ValueError(
-                f"Cell {i} sits at {tuple(pos[i].tolist())}, outside the lattice of shape "
-                f"{lattice.shape}; each coordinate must lie in [0, size). Move the cell or "
-                "use a larger lattice."
-            )
-        flat = np.ravel_multi_index(tuple(pos.T), lattice.shape) if n else np.zeros(0, np.int64)
-        uniq, first, counts = np.unique(flat, return_index=True, return_counts=True)
-        if np.any(counts > 1):
-            site = np.unravel_index(uniq[np.argmax(counts > 1)], lattice.shape)
-            cells = np.flatnonzero(flat == uniq[np.argmax(counts > 1)]).tolist()
-            raise ValueError(
-                f"Cells {cells} share the site {tuple(int(s) for s in site)}; a site holds at "
-                "most one cell. Give each cell its own site."
-            )
-        kind = np.asarray(kinds)
-        if kind.shape != (n,):
-            raise ValueError(
-                f"kinds must have shape ({n},), one kind per cell, got {kind.shape}."
-            )
-        if n and not np.issubdtype(kind.dtype, np.integer):
-            if not np.all(np.equal(np.mod(kind, 1), 0)):
-                raise ValueError("kinds must be integer symbol indices, got non-integers.")
-        if n and np.any(kind < 0):
-            raise ValueError(
-                f"kinds must be non-negative symbol indices, got {kind.min()}. Map cell names "
-                "to indices 0, 1, ... first."
-            )
-        try:
-            capacity = int(capacity)
-        except (TypeError, ValueError) as err:
-            raise TypeError(f"capacity must be an integer, got {capacity!r}.") from err
-        if capacity < max(n, 1):
-            raise ValueError(
-                f"capacity {capacity} is smaller than the number of cells ({n}); it must hold "
-                "every cell ever born, roots included. Use capacity >= num_cells + 2 * "
-                "(the number of divisions you expect)."
-            )
-        if features is None:
-            feat = np.zeros((n, 0), np.float32)
-        else:
-            feat = np.asarray(features, np.float32)
-            if feat.ndim == 1 and n:
-                feat = feat[:, None]
-            if feat.ndim != 2 or feat.shape[0] != n:
-                raise ValueError(
-                    f"features must have shape ({n}, num_features), one row per cell, got "
-                    f"{feat.shape}."
-                )
-        if clocks is None:
-            clock = np.zeros(n, np.float32)
-        else:
-            clock = np.asarray(clocks, np.float32)
-            if clock.shape != (n,):
-                raise ValueError(f"clocks must have shape ({n},), got {clock.shape}.")
-            if not np.all(np.isfinite(clock) & (clock >= 0)):
-                raise ValueError(
-                    "clocks are minutes since birth and must be finite and >= 0, got "
-                    f"{clock.tolist()}."
-                )
+        kind = _kinds(kinds, n)
+        capacity = check_int(capacity, "capacity", max(n, 1), owner=_OWNER, hint=(
+            f"It must hold every cell ever born: the {n} roots plus two slots per division you "
+            "expect."))
+        feat = _features(features, n)
+        clock = _clocks(clocks, n)
 
         def slots(values, fill, dtype):
             out = np.full((capacity,) + values.shape[1:], fill, dtype)
@@ -229,8 +159,7 @@ class Population(struct.PyTreeNode):
             return jnp.asarray(out)
 
         occupancy = np.full(lattice.shape, -1, np.int32)
-        if n:
-            occupancy.reshape(-1)[flat] = np.arange(n, dtype=np.int32)
+        occupancy.reshape(-1)[flat] = np.arange(n, dtype=np.int32)
         return cls(
             alive=slots(np.ones(n, bool), False, bool),
             kind=slots(kind.astype(np.int32), 0, np.int32),
@@ -257,9 +186,8 @@ class Population(struct.PyTreeNode):
         outside `jit`.
         """
         if not isinstance(lattice, Lattice):
-            raise TypeError(
-                f"lattice must be an automata.Lattice, got {type(lattice).__name__}."
-            )
+            raise fail("Population.check", f"lattice must be an automata.Lattice, got "
+                                           f"{type(lattice).__name__}.", TypeError)
         cap = self.alive.shape[-1:]
         if tuple(self.occupancy.shape) != lattice.shape:
             raise ValueError(
@@ -284,22 +212,99 @@ class Population(struct.PyTreeNode):
                 f"{cap + ('num_features',)}."
             )
         if num_kinds is not None:
-            kind = _concrete(self.kind)
-            n = _concrete(self.num_cells)
-            if kind is not None and n is not None and int(n) > 0:
-                used = kind[: int(n)]
-                if used.size and (used.max() >= num_kinds or used.min() < 0):
-                    bad = int(used[(used >= num_kinds) | (used < 0)][0])
-                    raise ValueError(
-                        f"The population has a cell of kind {bad}, but the model knows "
-                        f"{num_kinds} kinds (0 .. {num_kinds - 1}). Add the kind to the "
-                        "differentiation table or fix the cells' kinds."
-                    )
+            self.check_kinds(num_kinds)
+
+    def check_kinds(self, num_kinds: int) -> None:
+        """Raise a clear error if a cell's kind is not one of `0 .. num_kinds - 1` (when concrete).
+
+        Example:
+          >>> import automata
+          >>> Population.create(automata.Lattice((4,)), [[1]], [0], capacity=2).check_kinds(1)
+        """
+        kind = concrete(self.kind)
+        n = concrete(self.num_cells)
+        if kind is None or n is None or int(n) <= 0:
+            return
+        used = kind[: int(n)]
+        if used.size and (used.max() >= num_kinds or used.min() < 0):
+            bad = int(used[(used >= num_kinds) | (used < 0)][0])
+            raise ValueError(
+                f"The population has a cell of kind {bad}, but the model knows {num_kinds} kinds "
+                f"(0 .. {num_kinds - 1}). Add the kind to the differentiation table or fix the "
+                "cells' kinds."
+            )
 
 
-def _concrete(x):
-    """`x` as a numpy array when its value is known (outside jit), else None."""
-    try:
-        return np.asarray(x)
-    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError, TypeError):
-        return None
+_OWNER = "Population.create"
+
+
+def _positions(lattice: Lattice, positions):
+    """Root sites as an `(N, D)` int64 array and their flat indices, each checked: one row of
+    integer coordinates per cell, inside the lattice, no two on one site."""
+    ndim = lattice.ndim
+    pos = np.asarray(positions)
+    if pos.ndim == 1 and ndim == 1:
+        pos = pos[:, None]
+    if pos.ndim != 2 or pos.shape[1] != ndim:
+        raise fail(_OWNER, f"positions must have shape (num_cells, {ndim}) for a {ndim}D lattice, "
+                           f"got {pos.shape}. Give one row of {ndim} integer site coordinates per cell.")
+    if pos.size and not np.issubdtype(pos.dtype, np.integer):
+        if not (np.issubdtype(pos.dtype, np.number) and np.all(np.equal(np.mod(pos, 1), 0))):
+            raise fail(_OWNER, "positions must be integer site coordinates, got non-integers.")
+    pos = pos.astype(np.int64)
+    outside = np.any((pos < 0) | (pos >= np.asarray(lattice.shape)), axis=1)
+    if np.any(outside):
+        i = int(np.argmax(outside))
+        raise fail(_OWNER, f"positions must lie inside the lattice, but cell {i} sits at "
+                           f"{tuple(pos[i].tolist())}, outside the lattice of shape {lattice.shape}; "
+                           "each coordinate must lie in [0, size). Move the cell or use a larger "
+                           "lattice.")
+    flat = np.ravel_multi_index(tuple(pos.T), lattice.shape) if len(pos) else np.zeros(0, np.int64)
+    uniq, counts = np.unique(flat, return_counts=True)
+    if np.any(counts > 1):
+        shared = uniq[np.argmax(counts > 1)]
+        site = tuple(int(s) for s in np.unravel_index(shared, lattice.shape))
+        cells = np.flatnonzero(flat == shared).tolist()
+        raise fail(_OWNER, f"positions must be distinct, but cells {cells} share the site {site}; a "
+                           "site holds at most one cell. Give each cell its own site.")
+    return pos, flat
+
+
+def _kinds(kinds, n: int) -> np.ndarray:
+    """Root kinds as an `(N,)` array of non-negative integers."""
+    kind = np.asarray(kinds)
+    if kind.shape != (n,):
+        raise fail(_OWNER, f"kinds must have shape ({n},), one kind per cell, got {kind.shape}.")
+    if n and not np.issubdtype(kind.dtype, np.integer):
+        if not (np.issubdtype(kind.dtype, np.number) and np.all(np.equal(np.mod(kind, 1), 0))):
+            raise fail(_OWNER, "kinds must be integer symbol indices, got non-integers.")
+    if n and np.any(kind < 0):
+        raise fail(_OWNER, f"kinds must be non-negative symbol indices, got {kind.min()}. Map cell "
+                           "names to indices 0, 1, ... first.")
+    return kind
+
+
+def _features(features, n: int) -> np.ndarray:
+    """Per-cell features as an `(N, F)` float32 array (`F = 0` when None)."""
+    if features is None:
+        return np.zeros((n, 0), np.float32)
+    feat = np.asarray(features, np.float32)
+    if feat.ndim == 1 and n:
+        feat = feat[:, None]
+    if feat.ndim != 2 or feat.shape[0] != n:
+        raise fail(_OWNER, f"features must have shape ({n}, num_features), one row per cell, got "
+                           f"{feat.shape}.")
+    return feat
+
+
+def _clocks(clocks, n: int) -> np.ndarray:
+    """Minutes each root has spent in its cycle, `(N,)` float32 (0 when None)."""
+    if clocks is None:
+        return np.zeros(n, np.float32)
+    clock = np.asarray(clocks, np.float32)
+    if clock.shape != (n,):
+        raise fail(_OWNER, f"clocks must have shape ({n},), got {clock.shape}.")
+    if not np.all(np.isfinite(clock) & (clock >= 0)):
+        raise fail(_OWNER, "clocks must be finite and >= 0 (minutes since birth), got "
+                           f"{clock.tolist()}.")
+    return clock

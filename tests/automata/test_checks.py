@@ -72,3 +72,17 @@ def test_check_key_accepts_typed_and_raw_keys():
 def test_concrete_is_none_under_jit():
     assert concrete(np.ones(2)) is not None
     assert bool(jax.jit(lambda x: concrete(x) is None)(1.0))
+
+
+def test_check_numbers_checks_every_entry():
+    from automata._checks import check_numbers
+
+    check_numbers(np.array([0.0, 0.5, 1.0]), "w", minimum=0.0, maximum=1.0)
+    check_numbers(0.5, "w", minimum=0.0)
+    with pytest.raises(ValueError, match=r"rate must be a finite number >= 0.0, got -0.5"):
+        check_numbers(np.array([0.1, -0.5]), "rate", minimum=0.0)
+    with pytest.raises(ValueError, match="rate must be a finite number"):
+        check_numbers([0.1, np.nan], "rate")
+    with pytest.raises(TypeError, match="rate must be a finite number"):
+        check_numbers("x", "rate")
+    assert bool(jax.jit(lambda x: check_numbers(x, "rate", minimum=0.0) is None)(-1.0))

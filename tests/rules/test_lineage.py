@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 import automata
 from rules.division import CellCycle, DifferentiationTable, DivisionModel, Exclusion, Shove, simulate
+from rules.celegans import founder_table
 from rules.lineage import check_lineage, lineage_graph
 from rules.population import Population
 
@@ -93,26 +94,66 @@ def test_lineage_graph_attributes_and_edges():
     params = dict(period=[2.0, 3.0, 100.0], cv=0.0, hazard=[0.0] * 3, death=[0.0] * 3)
     pop = Population.create(LAT, [(1, 1), (4, 4)], [0, 2], capacity=CAPACITY)
     final, _ = simulate(build(params, Exclusion()), LAT, pop, key=jax.random.key(0), num_steps=STEPS)
-    g = lineage_graph(final, names=TABLE.names)
+    g = lineage_graph(final, names=TABLE.names, dt=0.5)
     assert isinstance(g, nx.DiGraph) and g.number_of_nodes() == int(final.num_cells)
+    assert g.graph["minutes_per_step"] == 0.5
     roots = [v for v in g if g.in_degree(v) == 0]
-    assert roots == [0, 1]
+    assert roots == ["stem", "b"]
     assert all(g.in_degree(v) == 1 for v in g if v not in roots)
-    assert g.number_of_edges() == 2 * sum(g.nodes[v]["division"] is not None for v in g)
-    stem = g.nodes[0]
-    assert stem["name"] == "stem" and stem["division"] == 2 and stem["birth"] == 0
-    assert stem["death"] is None and stem["generation"] == 0 and not stem["alive"]
-    kids = sorted(g.successors(0))
-    assert [g.nodes[k]["name"] for k in kids] == ["stem", "a"]
-    assert all(g.nodes[k]["birth"] == 2 and g.nodes[k]["generation"] == 1 for k in kids)
-    assert g.nodes[1]["name"] == "b" and g.nodes[1]["division"] is None and g.nodes[1]["alive"]
-    assert nx.is_forest(g)
+    assert g.number_of_edges() == 2 * sum(g.nodes[v]["division_min"] is not None for v in g)
+    stem = g.nodes["stem"]
+    assert stem["kind_name"] == stem["name"] == "stem" and stem["slot"] == 0
+    assert stem["division"] == 2 and stem["birth"] == 0 and stem["death"] is None
+    # Minutes: the root's birth is not in the run; it divides after 2 steps of 0.5 minutes.
+    assert stem["birth_min"] is None and stem["division_min"] == 1.0 and stem["cycle_min"] is None
+    assert (stem["first_min"], stem["last_min"], stem["first_frame"], stem["last_frame"]) == (0.0, 0.5, 0, 1)
+    assert stem["num_frames"] == 2 and stem["founder"] == "stem" and stem["generation"] == 0
+    assert not stem["alive"]
+    # Daughter A keeps the kind (mother's name + "a"); B is the first cell of kind "a".
+    assert sorted(g.successors("stem")) == ["a", "stema"]
+    a = g.nodes["a"]
+    assert a["kind_name"] == "a" and a["birth_min"] == 1.0 and a["generation"] == 1
+    assert a["founder"] == "stem" and a["division_min"] == 2.5 and a["cycle_min"] == 1.5
+    assert g.nodes["stema"]["slot"] < a["slot"]
+    assert sorted(g.successors("stema")) == ["stemaa", "stemap"]  # "a" is taken: named by place
+    b = g.nodes["b"]
+    assert b["division_min"] is None and b["alive"] and b["last_frame"] == STEPS
+    assert b["last_min"] == STEPS * 0.5
+    assert len(set(g)) == g.number_of_nodes() and nx.is_forest(g)
+
+
+def test_lineage_graph_names_c_elegans_cells_like_sulston():
+    table = founder_table()
+    lat = automata.Lattice((12, 12))
+    pop = Population.create(lat, [(6, 6)], [table.names.index("P0")], capacity=64)
+    model = DivisionModel(table=table, cycle=CellCycle(period=2.0), placement=Shove(axis=0), dt=3.0)
+    final, _ = simulate(model, lat, pop, key=jax.random.key(1), num_steps=4)
+    g = lineage_graph(final, names=table.names, dt=model.dt)
+    for parent, kids in (("P0", ["AB", "P1"]), ("AB", ["ABa", "ABp"]), ("P1", ["EMS", "P2"]),
+                         ("EMS", ["E", "MS"]), ("ABa", ["ABaa", "ABap"])):
+        assert sorted(g.successors(parent)) == kids
+    assert g.nodes["ABa"]["founder"] == "AB" and g.nodes["ABa"]["generation"] == 2
+    assert g.nodes["MS"]["founder"] == "MS" and g.nodes["EMS"]["generation"] == 2
+    assert g.nodes["AB"]["birth_min"] == 3.0 and g.nodes["AB"]["cycle_min"] == 3.0
+
+
+def test_lineage_graph_without_names_uses_slots_and_repeated_kinds_get_slots():
+    params = dict(period=[2.0, 3.0, 100.0], cv=0.0, hazard=[0.0] * 3, death=[0.0] * 3)
+    pop = Population.create(LAT, [(1, 1), (4, 4)], [2, 2], capacity=CAPACITY)
+    final, _ = simulate(build(params, Exclusion()), LAT, pop, key=jax.random.key(0), num_steps=2)
+    assert sorted(lineage_graph(final)) == [0, 1]
+    assert lineage_graph(final).nodes[1]["founder"] == 1
+    assert sorted(lineage_graph(final, names=TABLE.names)) == ["b.0", "b.1"]
 
 
 def test_lineage_graph_errors():
     pop = Population.create(LAT, [(1, 1)], [2], capacity=4)
-    with pytest.raises(ValueError, match="names has 2 entries"):
+    with pytest.raises(ValueError, match="lineage_graph: names must give one name per kind"):
         lineage_graph(pop, names=["x", "y"])
+    with pytest.raises(TypeError, match="names must be a sequence of kind names"):
+        lineage_graph(pop, names="xyz")
+    with pytest.raises(ValueError, match="lineage_graph: dt must be a finite number > 0"):
+        lineage_graph(pop, dt=0.0)
     params = dict(period=[2.0] * 3, cv=0.0, hazard=[0.0] * 3, death=[0.0] * 3)
     _, history = simulate(build(params, Exclusion()), LAT,
                           Population.create(LAT, [(1, 1)], [0], capacity=CAPACITY),
@@ -130,3 +171,29 @@ def test_check_lineage_catches_broken_bookkeeping():
                                 generation=pop.generation.at[1].set(1)))
     with pytest.raises(ValueError, match="beyond num_cells"):
         check_lineage(pop.replace(alive=pop.alive.at[3].set(True)))
+
+
+SCHEMA = ("birth_min", "division_min", "cycle_min", "first_min", "last_min", "first_frame",
+          "last_frame", "num_frames", "founder", "generation")
+
+
+def test_simulated_lineage_matches_the_reader_of_its_own_tracks():
+    # Write the run out as tracks (one row per cell per step) and read them back with the
+    # tracking-data reader: the schema's attributes agree node for node.
+    from neurosym.data import CellTable, lineage
+
+    table = founder_table()
+    lat = automata.Lattice((12, 12))
+    pop = Population.create(lat, [(6, 6)], [table.names.index("P0")], capacity=64)
+    model = DivisionModel(table=table, cycle=CellCycle(period=2.0), placement=Shove(axis=0), dt=3.0)
+    final, _ = simulate(model, lat, pop, key=jax.random.key(1), num_steps=4)
+    g = lineage_graph(final, names=table.names, dt=model.dt)
+    rows = [(n, f, next(iter(g.predecessors(n)), ""))
+            for n in g for f in range(g.nodes[n]["first_frame"], g.nodes[n]["last_frame"] + 1)]
+    cells, frames, parents = map(list, zip(*rows))
+    t = CellTable(embryo="sim", cell=cells, time_min=[f * model.dt for f in frames], frame=frames,
+                  x=[0.0] * len(rows), y=[0.0] * len(rows), z=[0.0] * len(rows), parent=parents)
+    read = lineage(t)
+    assert set(read.edges) == set(g.edges)
+    for n in g:
+        assert {k: read.nodes[n][k] for k in SCHEMA} == {k: g.nodes[n][k] for k in SCHEMA}, n

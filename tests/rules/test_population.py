@@ -44,11 +44,11 @@ def test_create_1d_accepts_flat_positions():
         (dict(positions=[[1, 1], [1, 1]], kinds=[0, 0], capacity=4), "share the site"),
         (dict(positions=[[1, 1]], kinds=[-1], capacity=4), "non-negative"),
         (dict(positions=[[1, 1], [2, 2]], kinds=[0], capacity=4), r"kinds must have shape \(2,\)"),
-        (dict(positions=[[1, 1], [2, 2]], kinds=[0, 0], capacity=1), "capacity 1 is smaller"),
+        (dict(positions=[[1, 1], [2, 2]], kinds=[0, 0], capacity=1), "Population.create: capacity must be at least 2"),
         (dict(positions=[[1, 1, 1]], kinds=[0], capacity=4), r"shape \(num_cells, 2\)"),
         (dict(positions=[[1, 1]], kinds=[0], capacity=4, features=[[1.0], [2.0]]),
          r"features must have shape \(1, num_features\)"),
-        (dict(positions=[[1, 1]], kinds=[0], capacity=4, clocks=[-1.0]), "clocks are minutes"),
+        (dict(positions=[[1, 1]], kinds=[0], capacity=4, clocks=[-1.0]), "clocks must be finite and >= 0"),
         (dict(positions=[[1.5, 1]], kinds=[0], capacity=4), "integer site"),
     ],
 )
@@ -94,3 +94,14 @@ def test_simulate_checks_population_against_lattice_and_model():
         simulate(FAST, LAT, stranger, key=jax.random.key(0), num_steps=1)
     with pytest.raises(TypeError, match="rules.Population"):
         simulate(FAST, LAT, {"alive": pop.alive}, key=jax.random.key(0), num_steps=1)
+
+
+def test_create_type_errors_name_the_argument():
+    with pytest.raises(TypeError, match="Population.create: capacity must be an integer"):
+        Population.create(LAT, [[1, 1]], [0], capacity=2.5)
+    with pytest.raises(ValueError, match="Population.create: positions must be integer site coordinates"):
+        Population.create(LAT, [["a", "b"]], [0], capacity=2)
+    with pytest.raises(ValueError, match="Population.create: kinds must be integer symbol indices"):
+        Population.create(LAT, [[1, 1]], ["stem"], capacity=2)
+    empty = Population.create(LAT, np.zeros((0, 2), int), [], capacity=1)
+    assert int(empty.num_cells) == 0 and int(empty.occupancy.max()) == -1
