@@ -1,12 +1,10 @@
 """Hazards: event probabilities, the payoff hazard, PayoffHazard on a lattice."""
 
-import doctest
 
 import jax.numpy as jnp
 import numpy as np
 
 import automata
-from rules import hazard
 from rules.hazard import PayoffHazard, event_probability, payoff_hazard
 from rules.population import Population
 
@@ -27,8 +25,3 @@ def test_event_probability_and_payoff_hazard_closed_forms():
     # Clipped at zero: a rate cannot be negative.
     assert float(payoff_hazard(-10.0, base_rate=0.1, selection=1.0)) == 0.0
     assert float(payoff_hazard(3.0, base_rate=0.1, selection=0.0)) == np.float32(0.1)
-
-
-def test_docstring_examples_run():
-    failures, attempted = doctest.testmod(hazard, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert attempted > 0 and failures == 0

@@ -1,13 +1,11 @@
 """Gene-expression priors over kinds: the right kind wins, losses vanish at the prior, errors."""
 
-import doctest
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rules import priors
 from rules.priors import GeneExpressionPrior
 
 GENES = ("pha-4", "hlh-1", "elt-2", "unc-120")
@@ -196,8 +194,3 @@ def test_errors():
         prior.loss(jnp.zeros((3, 2)), MEANS)
     with pytest.raises(ValueError, match="give one row of logits per cell"):
         prior.loss(jnp.zeros((2, 3)), MEANS)
-
-
-def test_docstring_examples():
-    failures, _ = doctest.testmod(priors)
-    assert failures == 0

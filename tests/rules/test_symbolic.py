@@ -1,6 +1,5 @@
 """Symbolic rules: crisp mode equals sympy and Life, soft mode tends to crisp and has gradients."""
 
-import doctest
 import itertools
 
 import jax
@@ -12,7 +11,6 @@ import sympy
 import automata
 from automata import Lattice, LatticeState
 from automata.lifelike import LifeLike
-from rules import symbolic
 from rules.logic import AtLeast
 from rules.symbolic import SymbolicExpression, SymbolicRule, evaluate
 
@@ -326,8 +324,3 @@ def test_rule_state_errors():
 def test_evaluate_reports_missing_values():
     with pytest.raises(ValueError, match=r"No value for symbol\(s\) y"):
         evaluate("x + y", {"x": jnp.ones(2)})
-
-
-def test_docstring_examples():
-    failures, _ = doctest.testmod(symbolic, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert failures == 0

@@ -1,6 +1,5 @@
 """Boards and reference steps shared by the tests of neurosym.explain (not a test module)."""
 
-import doctest
 
 import jax
 import jax.numpy as jnp
@@ -40,9 +39,3 @@ def life_fn(centre, neighbours):
 
 def north(centre, neighbours):
     return neighbours[:, 1]  # offsets order: NW, N, NE, W, E, SW, S, SE
-
-
-def check_doctests(module, at_least):
-    """Run a module's docstring examples (the suite's default run has no --doctest-modules)."""
-    failures, attempted = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert attempted >= at_least and failures == 0

@@ -4,11 +4,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from explain_helpers import check_doctests, random_board
+from explain_helpers import random_board
 
 import automata
 from neurosym.explain import extract_rule, fidelity
-from neurosym.explain import agreement
 
 def mlp_life(board):
     """A small ReLU network over (centre, count) that computes Life: a stand-in for a trained NCA.
@@ -48,9 +47,3 @@ def test_fidelity_errors():
         fidelity("B3/S23", automata.LIFE, boards, 2, lattice=automata.Lattice((9, 9)))
     with pytest.raises(ValueError, match="num_steps must be at least 1"):
         fidelity("B3/S23", automata.LIFE, boards, 0)
-
-
-
-
-def test_docstring_examples():
-    check_doctests(agreement, 2)

@@ -3,10 +3,10 @@
 import jax
 import numpy as np
 import pytest
-from explain_helpers import check_doctests, random_board, rollout_boards, step_board
+from explain_helpers import random_board, rollout_boards, step_board
 
 import automata
-from neurosym.explain import Attribution, attribute, attribution
+from neurosym.explain import Attribution, attribute
 
 def test_attribution_life_then_highlife_then_a_corrupted_step():
     x = random_board(jax.random.key(7), 0.5, 40)
@@ -53,9 +53,3 @@ def test_attribute_errors():
         attribute([(x, x)], {"bad": 3})
     with pytest.raises(ValueError, match="must hold non-negative integer states"):
         attribute([(x - 1, x)], {"life": "B3/S23"})
-
-
-
-
-def test_docstring_examples():
-    check_doctests(attribution, 4)

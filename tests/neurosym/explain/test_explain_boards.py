@@ -3,10 +3,8 @@
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from explain_helpers import check_doctests
 
 import automata
-from neurosym.explain import boards, steps
 from neurosym.explain.boards import (
     as_board,
     as_boards,
@@ -77,8 +75,3 @@ def test_board_step_accepts_every_kind_of_rule():
         np.testing.assert_array_equal(board_step(rule, None, "t", "rule")(x, None), x.T)
     with pytest.raises(TypeError, match="t: rule must be an automata.Rule, a B/S string"):
         board_step(3, None, "t", "rule")
-
-
-def test_docstring_examples():
-    check_doctests(boards, 3)
-    check_doctests(steps, 3)

@@ -4,11 +4,11 @@ import jax
 import numpy as np
 import pytest
 import sympy
-from explain_helpers import check_doctests, life_fn, random_board, step_board
+from explain_helpers import life_fn, random_board, step_board
 
 import automata
 from automata.multistate import BriansBrain
-from neurosym.explain import RuleTable, extract_rule, extraction, rule_table, tabulate_rule
+from neurosym.explain import RuleTable, extract_rule, rule_table, tabulate_rule
 
 def test_rule_table_of_life_is_totalistic():
     t = extract_rule(automata.LIFE)
@@ -75,12 +75,6 @@ def test_rule_table_and_extract_errors():
         t.apply(np.full((4, 4), 2))
     with pytest.raises(ValueError, match="form must be 'auto', 'totalistic' or 'full'"):
         t.to_sympy("dnf")
-
-
-
-
-def test_docstring_examples():
-    check_doctests(extraction, 8)
 
 
 def test_rule_table_is_the_earlier_name_of_tabulate_rule():

@@ -4,11 +4,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from explain_helpers import SIDE, check_doctests, flip, random_board, rollout_boards, step_board
+from explain_helpers import SIDE, flip, random_board, rollout_boards, step_board
 
 import automata
 from neurosym.explain import LifeLikeFit, recover_life_like
-from neurosym.explain import recovery
 
 @pytest.mark.parametrize("name", ["life", "highlife", "seeds", "day_and_night"])
 def test_recovers_named_rules_from_rollouts(name):
@@ -156,7 +155,3 @@ def test_noise_aware_decoder_on_clean_boards_is_exact_and_matches_majority():
         recover_life_like([(a, b)], noise="guess")
     with pytest.raises(ValueError, match="penalty must be a finite number of nats"):
         recover_life_like([(a, b)], penalty=-1)
-
-
-def test_docstring_examples():
-    check_doctests(recovery, 8)

@@ -5,9 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import sympy
-from explain_helpers import check_doctests
 
-from neurosym.explain import Equation, polynomial_library, regression, sparse_regression
+from neurosym.explain import Equation, polynomial_library, sparse_regression
 
 def test_polynomial_library():
     u = sympy.Symbol("u")
@@ -95,9 +94,3 @@ def test_sparse_regression_errors():
         sparse_regression({"u": u}, u, [])
     with pytest.raises(ValueError, match="the target is 0 at every sample"):
         sparse_regression({"u": u}, np.zeros(20), lib)
-
-
-
-
-def test_docstring_examples():
-    check_doctests(regression, 6)

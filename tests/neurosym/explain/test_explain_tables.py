@@ -5,12 +5,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import sympy
-from explain_helpers import check_doctests, life_fn, north, random_board
+from explain_helpers import life_fn, north, random_board
 
 import automata
 from automata.multistate import BriansBrain
 from neurosym.explain import RuleTable, TableRule, extract_rule, tabulate_rule
-from neurosym.explain import tables
 
 def test_non_totalistic_rule():
     t = tabulate_rule(north)
@@ -73,12 +72,6 @@ def test_three_state_table_matches_brians_brain():
     lat = automata.Lattice((16, 16))
     ref = automata.step(BriansBrain(), lat, automata.LatticeState(x=jnp.asarray(x, jnp.int8)[..., None]))
     np.testing.assert_array_equal(t.apply(x), np.asarray(ref.x[..., 0]))
-
-
-
-
-def test_docstring_examples():
-    check_doctests(tables, 4)
 
 
 def _numpy_step(table, board, boundary, fill=0):

@@ -2,7 +2,6 @@
 
 import jax
 import numpy as np
-import pytest
 
 import automata
 from rules.division import CellCycle, DifferentiationTable, DivisionModel, simulate

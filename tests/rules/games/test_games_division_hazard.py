@@ -1,6 +1,5 @@
 """Payoffs as division hazards."""
 
-import doctest
 
 import jax.numpy as jnp
 import numpy as np
@@ -8,7 +7,6 @@ import pytest
 
 from automata import Lattice
 from rules import games
-from rules.games import division_hazard
 from rules.games import SpatialGame
 from rules.hazard import event_probability, payoff_hazard
 
@@ -52,8 +50,3 @@ def test_errors():
                                  selection=0.5, dt=1.0)
     with pytest.raises(ValueError, match="dt must be a finite number >= 0.0, got inf"):
         games.payoff_to_division(SpatialGame(pd), lat, x, base_rate=0.1, selection=0.5, dt=float("inf"))
-
-
-def test_docstring_examples_run():
-    failures, attempted = doctest.testmod(division_hazard, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert attempted > 0 and failures == 0

@@ -1,6 +1,5 @@
 """SpatialGame: payoffs against loops, Nowak-May ground truths, reach, transformations, checks."""
 
-import doctest
 import itertools
 import math
 
@@ -9,11 +8,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from automata import Asynchronous, Lattice, LatticeState, rollout, step
+from automata import Lattice, LatticeState, rollout, step
 from rules import games
 from rules.games import SpatialGame
-from rules.games import game as game_module
-from rules.games import updates as updates_module
 
 
 def random_strategies(seed, shape, probs):
@@ -272,9 +269,3 @@ def test_empty_sites_are_inert(update):
     f = np.asarray(final.x[..., 0])
     np.testing.assert_array_equal(f == -1, s == -1)
     assert not np.array_equal(f, s)  # the occupied sites did play
-
-
-@pytest.mark.parametrize("module", [game_module, updates_module], ids=["game", "updates"])
-def test_docstring_examples_run(module):
-    failures, attempted = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert attempted > 0 and failures == 0

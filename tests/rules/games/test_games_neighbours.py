@@ -1,13 +1,11 @@
 """Neighbour gathers of spatial games."""
 
-import doctest
 
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from automata import Lattice
-from rules.games import neighbours
 from rules.games.neighbours import at_offset
 
 
@@ -30,8 +28,3 @@ def test_one_neighbour_gather_equals_the_neighbour_stack(lattice):
     pick = jnp.asarray(rng.integers(0, lattice.num_neighbours, lattice.shape), jnp.int32)
     want = jnp.take_along_axis(lattice.neighbours(field), pick[..., None], axis=-1)[..., 0]
     np.testing.assert_array_equal(at_offset(lattice, field, pick), want)
-
-
-def test_docstring_examples_run():
-    failures, attempted = doctest.testmod(neighbours, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert attempted > 0 and failures == 0

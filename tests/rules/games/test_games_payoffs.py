@@ -1,6 +1,5 @@
 """Payoff matrices and the replicator equation: closed forms and bad parameters."""
 
-import doctest
 
 import jax
 import jax.numpy as jnp
@@ -8,7 +7,6 @@ import numpy as np
 import pytest
 
 from rules import games
-from rules.games import payoffs
 
 
 def test_payoff_matrices_closed_form():
@@ -75,8 +73,3 @@ def test_replicator_errors():
         games.replicator(np.array([["a", "b"], ["c", "d"]]), jnp.ones(2) / 2)
     with pytest.raises(ValueError, match="payoff must hold finite numbers"):
         games.replicator(np.array([[1.0, np.inf], [0.0, 0.0]]), jnp.ones(2) / 2)
-
-
-def test_docstring_examples_run():
-    failures, attempted = doctest.testmod(payoffs, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert attempted > 0 and failures == 0
