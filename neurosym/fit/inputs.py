@@ -28,7 +28,7 @@ def _check_path(data) -> pathlib.Path:
     if not isinstance(data, (str, pathlib.PurePath)):
         raise TypeError(f"data= must be a file path, got {type(data).__name__}.")
     if str(data).strip() == "":
-        raise ValueError("data= is empty; give the path of a CD table, an AceTree .zip or a track table (.csv).")
+        raise ValueError(f"data={str(data)!r} is empty; give the path of a CD table, an AceTree .zip or a track table (.csv).")
     path = pathlib.Path(data)
     if not path.exists():
         raise ValueError(f"data={str(path)!r} does not exist; give the path of a CD table, an AceTree .zip "
