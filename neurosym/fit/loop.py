@@ -278,7 +278,9 @@ def fit(
     program = compiled(loss_fn, optimizer, estimator, num_samples, tuple(constraints), tuple(priors), throw, lay)
     init_key, loss_key = jax.random.split(key)
     params0 = _initial_params(init_params, init_fn, init_spread, num_starts, init_key)
-    meta = {"num_starts": num_starts, "estimator": estimator.name, "num_samples": num_samples,
+    # The name alone for an estimator with default settings: checkpoints of the string days resume.
+    spec = estimator.name if estimator == type(estimator)() else repr(estimator)
+    meta = {"num_starts": num_starts, "estimator": spec, "num_samples": num_samples,
             "key": np.asarray(jax.random.key_data(key)).tolist()}
     state, params0, history, resumed_from = _start(program, params0, checkpoint if resume else None, meta)
     run = _Run(program=program, lay=lay, loss_key=jax.device_put(loss_key, lay.replicated),

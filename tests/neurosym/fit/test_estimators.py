@@ -50,3 +50,12 @@ def test_an_object_and_its_name_fit_the_same():
     # Another baseline decay changes the single-sample baseline, hence the path.
     other = fit(_rate_loss, jnp.array(0.0), estimator=ScoreFunction(baseline_decay=0.0), **args)
     assert not np.array_equal(other.losses, by_object.losses)
+
+
+def test_a_checkpoint_remembers_the_estimator_settings(tmp_path):
+    path = str(tmp_path / "c.npz")
+    args = dict(key=jax.random.key(1), learning_rate=0.05, progress=False, checkpoint=path)
+    fit(_rate_loss, jnp.array(0.0), estimator="score_function", num_steps=2, **args)
+    fit(_rate_loss, jnp.array(0.0), estimator=ScoreFunction(), num_steps=3, **args)  # the same: resumes
+    with pytest.raises(ValueError, match="ScoreFunction\\(baseline_decay=0.5\\)"):
+        fit(_rate_loss, jnp.array(0.0), estimator=ScoreFunction(0.5), num_steps=4, **args)
