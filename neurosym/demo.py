@@ -110,7 +110,7 @@ def demo(out, *, quick: bool = False, seed: int = 0, log=print) -> dict:
 
     Args:
       out: output folder.
-      quick: small sizes (about a minute on a laptop CPU).
+      quick: small sizes and few training iterations.
       seed: PRNG seed.
       log: where progress lines go.
     """

@@ -181,20 +181,26 @@ class LineageFit:
             out["payoff_other_lineage"] = float(p["payoff_other"])
         return out
 
-    def unidentifiable(self, *, max_ratio: float = 1.5, loss_ratio: float = 1.5) -> dict:
+    def start_params(self) -> list[dict]:
+        """Every start's readable parameters (`named_params`), in start order."""
+        return [self.named_params(jax.tree.map(lambda x, s=s: x[s], self.result.all_params))
+                for s in range(self.result.num_starts)]
+
+    def unidentifiable(self, *, max_ratio: float = 2.0, loss_ratio: float = 10.0) -> dict:
         """Periods and lengthenings that the data does not pin down: name -> `(low, high)`.
 
-        A parameter is flagged when the starts that fit about as well as the best one (final
-        loss within `loss_ratio` times the best) end with values more than `max_ratio` apart
-        (high / low): the counts are explained equally well by very different values, as for a
-        lineage seen in one or two cells. Needs two such starts; else nothing is flagged.
+        A parameter is flagged when the starts that converged (final loss within `loss_ratio`
+        times the best) end with values more than `max_ratio` apart (high / low): the counts
+        do not pull the starts together, as for a lineage seen as one cell whose division time
+        the start already fixes (EMS). Needs two such starts; else nothing is flagged.
         """
         losses = self.result.final_losses()
         best = np.nanmin(losses) if np.isfinite(losses).any() else np.nan
         good = [s for s, v in enumerate(losses) if np.isfinite(v) and v <= loss_ratio * best + 1e-12]
         if len(good) < 2:
             return {}
-        starts = [self.named_params(jax.tree.map(lambda x, s=s: x[s], self.result.all_params)) for s in good]
+        every = self.start_params()
+        starts = [every[s] for s in good]
         out = {}
         for name in starts[0]:
             if name.startswith(("period_ref_min", "lengthening_per_generation")):

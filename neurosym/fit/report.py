@@ -61,6 +61,8 @@ def fit_json(res: LineageFit, *, table, graph, source: str, settings: dict) -> d
         "params": res.named_params(),
         "reference_generation": {L: float(g) for L, g in zip(m.lineages, m.reference_generation)},
         "unidentifiable": {k: list(v) for k, v in res.unidentifiable().items()},
+        "starts": [dict(params, final_loss=float(loss) if math.isfinite(loss) else None)
+                   for params, loss in zip(res.start_params(), res.result.final_losses())],
         "model": res.model_spec(),
         "minutes": minutes,
         "observed_counts": [[t, int(c)] for t, c in zip(minutes, frames["observed"].sum(axis=1))],

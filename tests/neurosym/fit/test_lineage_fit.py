@@ -89,8 +89,8 @@ def test_counts_cover_every_frame(table):
 
 
 def test_parameters_that_equally_good_starts_disagree_on_are_flagged(table):
-    # Starts 0 and 1 fit equally well with S's period 11 and 112 min; start 2 fits badly.
-    res = fake_fit(table, [[16.0, 11.0], [16.5, 112.0], [40.0, 40.0]], [1.0, 1.2, 9.0])
+    # Starts 0 and 1 converge with S's period 11 and 112 min; start 2 did not converge.
+    res = fake_fit(table, [[16.0, 11.0], [16.5, 112.0], [40.0, 40.0]], [1.0, 3.0, 50.0])
     unsure = res.unidentifiable()
     assert set(unsure) == {"period_ref_min[S]"}
     assert unsure["period_ref_min[S]"] == pytest.approx((11.0, 112.0), rel=1e-4)
