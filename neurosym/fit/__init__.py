@@ -11,7 +11,9 @@ Modules:
   `neurosym.fit.sweep`       `sweep`, a function over a batch of parameter sets;
   `neurosym.fit.checks`      `check_finite` and the argument checks;
   `neurosym.fit.batch`       the start axis over devices;
+  `neurosym.fit.lineage_model` an observed lineage as a division model's kinds and counts;
   `neurosym.fit.lineage`     a division model fitted to an embryo's lineage (`fit_lineage`);
+  `neurosym.fit.inputs`      one embryo read for fitting, and `check_fittable`;
   `neurosym.fit.report`      what `neurosym fit` writes: fit.json, figures, the printed summary;
   `neurosym.fit.simulate`    what `neurosym simulate` runs: the division model on a lattice.
 

@@ -126,7 +126,7 @@ def _parameters_figure(res: LineageFit):
                              for L, g in zip(m.lineages, m.reference_generation)], fontsize=8)
     ax.set_ylabel("minutes")
     title = "Period of each lineage's reference generation, across starts"
-    ax.set_title(title + ("\n* not pinned down: starts that fit equally well disagree" if unsure else ""), fontsize=10)
+    ax.set_title(title + ("\n* not pinned down: the starts that converged disagree" if unsure else ""), fontsize=10)
     ax.legend(fontsize=7, frameon=False)
     fig.text(0.01, 0.01, PARAMETERS_CAPTION, fontsize=7, wrap=True, va="bottom")
     fig.tight_layout(rect=(0, 0.08, 1, 1))
@@ -155,7 +155,7 @@ def summary_lines(res: LineageFit) -> list[str]:
     lines.append(f"total cell count: relative RMS error {res.relative_rms():.1%}")
     unsure = res.unidentifiable()
     if unsure:
-        lines.append("not pinned down by the data (starts that fit equally well end far apart):")
+        lines.append("not pinned down by the data (the starts that converged end far apart):")
         lines += [f"  {name}: {low:.3g} to {high:.3g}" for name, (low, high) in unsure.items()]
     elif res.result.num_starts < 2:
         lines.append("(one start: whether the data pins each parameter down was not checked)")
