@@ -32,7 +32,8 @@ import re
 import sys
 import warnings
 
-from neurosym.files import write_json  # noqa: F401  (kept importable from here for older scripts)
+from neurosym.demo import demo  # noqa: F401  (importable from here as before)
+from neurosym.files import write_json  # noqa: F401  (importable from here as before)
 
 DEFAULT_OUT = pathlib.Path("neurosym-out")
 
