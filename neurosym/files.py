@@ -4,6 +4,7 @@ half of it), and JSON strictly (no NaN or Infinity, which other JSON readers ref
 from __future__ import annotations
 
 import contextlib
+import shutil
 import json
 import math
 import os
@@ -11,7 +12,7 @@ import pathlib
 import tempfile
 from typing import Iterator
 
-__all__ = ["atomic_path", "write_json"]
+__all__ = ["atomic_path", "staged_folder", "write_json"]
 
 
 def _umask() -> int:
@@ -99,3 +100,41 @@ def write_json(path, data, *, default=None) -> pathlib.Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text + "\n")
     return path
+
+
+@contextlib.contextmanager
+def staged_folder(path) -> Iterator[pathlib.Path]:
+    """Yield a new hidden folder beside `path`; on success its files move into `path`.
+
+    The output folder is created only when everything in it has been written: on any error the
+    staging folder is removed and `path` is left as it was (not created if it did not exist).
+    Each file is moved with a rename, so a reader sees a file's old version or its new one.
+
+    Example:
+      >>> import pathlib, tempfile
+      >>> out = pathlib.Path(tempfile.mkdtemp()) / "out"
+      >>> with staged_folder(out) as tmp:
+      ...     _ = (tmp / "a.txt").write_text("done")
+      >>> sorted(p.name for p in out.iterdir())
+      ['a.txt']
+    """
+    path = pathlib.Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{path} is a file, not a folder; give a folder path for the outputs.")
+    missing = next((p for p in reversed(path.parents) if not p.exists()), None)  # the outermost
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    done = False
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())
+        if not path.exists():
+            os.replace(tmp, path)
+        else:
+            for item in tmp.iterdir():
+                os.replace(item, path / item.name)
+        done = True
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not done and missing is not None:
+            shutil.rmtree(missing, ignore_errors=True)

@@ -25,12 +25,27 @@ class Progress:
         self.start = time.perf_counter()
         self._last = -float("inf")
         self._line = ""
+        self._rate_start = (self.start, 0)  # (time, items) the rate is measured from
+
+    def note(self, text: str) -> None:
+        """Print one line of text (e.g. "compiling ...") before a long silent wait, if enabled."""
+        if self.enabled:
+            print(f"{self.label}: {text}" if self.label else text, file=self.stream, flush=True)
+
+    def restart_rate(self, i: int) -> None:
+        """Estimate the time left from now on, after `i` items (e.g. once compilation is over).
+
+        Until another item is done, no time left is shown.
+        """
+        self._rate_start = (time.perf_counter(), int(i))
 
     def _format(self, i: int, metrics: dict) -> str:
-        elapsed = time.perf_counter() - self.start
-        eta = elapsed / i * (self.total - i) if i else float("nan")
+        now = time.perf_counter()
+        elapsed = now - self.start
+        t0, i0 = self._rate_start
+        eta = f"eta {(now - t0) / (i - i0) * (self.total - i):.1f}s" if i > i0 else "eta -"
         parts = [f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()]
-        return f"{self.label} {i}/{self.total}  {'  '.join(parts)}  {elapsed:.1f}s elapsed, eta {eta:.1f}s"
+        return f"{self.label} {i}/{self.total}  {'  '.join(parts)}  {elapsed:.1f}s elapsed, {eta}"
 
     def update(self, i: int, **metrics) -> None:
         """Report progress after `i` of `total` items, with named metrics (floats shown as %.4g)."""

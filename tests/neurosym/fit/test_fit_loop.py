@@ -11,7 +11,7 @@ import optax
 import pytest
 
 from automata import relax
-from neurosym import fit as fit_module
+from neurosym.fit import loop as fit_module
 from neurosym.fit import ESTIMATORS, FitContext, FitResult, NonFiniteError, check_finite, fit, sweep
 
 KEY = jax.random.key(0)
@@ -487,3 +487,15 @@ def test_docstring_examples(test):
     runner = doctest.DocTestRunner()
     runner.run(test)
     assert runner.failures == 0
+
+
+def test_progress_says_compiling_once_and_estimates_from_compiled_steps(capsys):
+    def loss(params, ctx):  # a fresh function: compiled on its first fit
+        return jnp.sum(params ** 2)
+
+    fit(loss, jnp.ones(2), key=KEY, num_steps=3, learning_rate=0.1, progress=True)
+    first = capsys.readouterr().err
+    assert "compiling" in first and first.index("compiling") < first.index("fit 1/3")
+    assert "eta -" in first.splitlines()[1]  # no guess from the step that included compiling
+    fit(loss, jnp.ones(2), key=KEY, num_steps=3, learning_rate=0.1, progress=True)
+    assert "compiling" not in capsys.readouterr().err
