@@ -45,7 +45,13 @@ FLAGS = {
 }
 _PHRASES = (  # API phrases with no argument of the same name
     (r"table\.select\(embryo=\.\.\.\)", "--embryo"),
-    (r" \(see neurosym\.datasets\.list_celegans\(\)\)", ""),
+    (r" \(see neurosym\.(?:io|datasets)\.list_celegans\(\)\)", ""),
+    (r"\bload_celegans: name\b", "--embryo"),
+    (r"^(?:read\w*|load_celegans): ", ""),
+    (r"pass time_file=False to ignore it", "move the TIME file away to ignore it"),
+    (r"\bpass name=\.\.\.", "pass --embryo ..."),
+    (r"^(?:\w+: )?path must name a file", "--data must name a file"),
+    (r"\bpass path=\.\.\.", "pass --data ..."),
     (r"\btime_file=(\.\.\.)?|\btime_file\b", "a TIME file"),
 )
 

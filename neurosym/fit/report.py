@@ -185,7 +185,7 @@ def fit_embryo(data=None, *, out, format=None, minutes_per_frame=None, embryo=No
     started = time.perf_counter()
     table, source = read_embryo(data, format=format, minutes_per_frame=minutes_per_frame, embryo=embryo,
                                 strict=strict)
-    graph = check_fittable(table)
+    graph = check_fittable(table, owner="")
     log(f"data: {source}: {len(table.cells())} cells, {len(table.frames())} frames, "
         f"{float(np.ptp(table.time_min)):.0f} minutes")
     res = fit_lineage(table, graph=graph, game=game, num_steps=num_steps, num_starts=num_starts,
