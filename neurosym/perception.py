@@ -287,11 +287,12 @@ def learn_rule_from_images(
       final_balance: weight of the kind-balance term (the marginal entropy) once the rule term
         is fully on; it starts at 1.
       features: channels per resolution level of the fresh encoders (ignored when `encoder` is
-        given). The default, one level, reads each cell from its own pixels only: two 3x3
-        convolutions see 2 px around a pixel, less than a cell, so a cell's state cannot be
-        read from its neighbours' stain. A deeper encoder also sees the neighbouring cells, and
-        the label-free objective can then split the cells by "next to a bright cell" instead of
-        by their own stain; the neighbours' part is the rule's to explain.
+        given). The default, one level, reads each cell from its own pixels: its two 3x3
+        convolutions reach 2 px beyond a pixel, less than a cell, and beyond that only
+        image-wide statistics (normalisations) enter. A deeper encoder also sees the
+        neighbouring cells, and the label-free objective can then split the cells by "next to
+        a bright cell" instead of by their own stain; the neighbours' part is the rule's to
+        explain.
       restarts: at most this many independent trainings from different initial encoders
         (ignored when `encoder` is given). The objective has poor local optima: states with
         errors, or every cell "off" after the first frame (which "B/S" explains). Each run is
