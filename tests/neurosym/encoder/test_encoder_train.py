@@ -68,13 +68,15 @@ def test_train_from_an_iterable_and_running_out():
     enc = _small()
     data = [_blocks(jax.random.key(i), batch=2) for i in range(3)]
     before = _leaves(enc)
-    result = train(enc, _all_cells_loss, data, num_steps=3, key=jax.random.key(0))
-    assert result.loss_history.shape == (3,) and isinstance(result.encoder, Encoder)
-    for a, b in zip(_leaves(enc), before):  # the model given to train is left as it was
-        np.testing.assert_array_equal(a, b)
-    assert any(not np.array_equal(a, b) for a, b in zip(_leaves(result.encoder), before))
-    with pytest.raises(ValueError, match="batches ran out after 3 of 4 steps"):
-        train(enc, _all_cells_loss, data, num_steps=4, key=jax.random.key(0))
+    opt = optax.adam(1e-3)
+    with reuse_compiled_steps():  # one compilation for both runs
+        result = train(enc, _all_cells_loss, data, num_steps=3, key=jax.random.key(0), optimizer=opt)
+        assert result.loss_history.shape == (3,) and isinstance(result.encoder, Encoder)
+        for a, b in zip(_leaves(enc), before):  # the model given to train is left as it was
+            np.testing.assert_array_equal(a, b)
+        assert any(not np.array_equal(a, b) for a, b in zip(_leaves(result.encoder), before))
+        with pytest.raises(ValueError, match="batches ran out after 3 of 4 steps"):
+            train(enc, _all_cells_loss, data, num_steps=4, key=jax.random.key(0), optimizer=opt)
 
 
 def test_train_keeps_the_model_with_the_best_validation_score():
@@ -88,14 +90,15 @@ def test_train_keeps_the_model_with_the_best_validation_score():
         return next(scores)
 
     opt = optax.adam(1e-2)
-    result = train(enc, _all_cells_loss, data, num_steps=7, key=jax.random.key(0), optimizer=opt,
-                   validate=validate, validate_every=2)
+    with reuse_compiled_steps():  # the three runs share one compiled step
+        result = train(enc, _all_cells_loss, data, num_steps=7, key=jax.random.key(0), optimizer=opt,
+                       validate=validate, validate_every=2)
+        four = train(enc, _all_cells_loss, data, num_steps=4, key=jax.random.key(0), optimizer=opt)
+        seven = train(enc, _all_cells_loss, data, num_steps=7, key=jax.random.key(0), optimizer=opt)
     assert result.validation == [(2, 0.2), (4, 0.9), (6, 0.5), (7, 0.9)]
     assert result.best_step == 4 and all(seen)  # the earliest of the tied best
-    four = train(enc, _all_cells_loss, data, num_steps=4, key=jax.random.key(0), optimizer=opt)
     for a, b in zip(_leaves(result.encoder), _leaves(four.encoder)):
         np.testing.assert_array_equal(a, b)
-    seven = train(enc, _all_cells_loss, data, num_steps=7, key=jax.random.key(0), optimizer=opt)
     assert not np.array_equal(_leaves(seven.encoder)[0], _leaves(four.encoder)[0])  # the choice mattered
 
 
