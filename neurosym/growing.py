@@ -1,4 +1,7 @@
-"""Train a growing neural CA to grow a target picture from a single seed cell (optax)."""
+"""Train a growing neural CA to grow a target picture from a single seed cell.
+
+Training runs on `neurosym.encoder.train_params`, the training loop the encoder and perception use too.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +13,9 @@ import numpy as np
 import optax
 
 import automata
+from automata._checks import check_finite_array, check_int, check_key, check_number, fail
 from automata.nca import NCAParams, growing_nca, init_nca, seed_state
-from neurosym.progress import Progress
+from neurosym.encoder.train import train_params
 
 
 @dataclasses.dataclass
@@ -82,23 +86,26 @@ def train_growing_nca(
       >>> res.losses.shape
       (2,)
     """
+    owner = "train_growing_nca"
     target = jnp.asarray(target, jnp.float32)
     if target.ndim != 3 or target.shape[-1] != 4:
-        raise ValueError(f"target must be an RGBA picture of shape (H, W, 4), got {target.shape}.")
-    if not bool(jnp.all(jnp.isfinite(target))):
-        raise ValueError("target contains NaN or infinite values; clean the picture first.")
-    if not 1 <= min_steps <= max_steps:
-        raise ValueError(f"Need 1 <= min_steps <= max_steps, got min_steps={min_steps}, max_steps={max_steps}.")
-    if channels < 4:
-        raise ValueError(f"channels must be at least 4 (RGBA), got {channels}.")
+        raise fail(owner, f"target must be an RGBA picture of shape (H, W, 4), got {target.shape}.")
+    check_finite_array(target, "target", owner=owner, hint="Clean the picture first (no NaN or infinite values).")
+    key = check_key(key, owner=owner)
+    num_iterations = check_int(num_iterations, "num_iterations", 1, owner=owner)
+    batch_size = check_int(batch_size, "batch_size", 1, owner=owner)
+    min_steps = check_int(min_steps, "min_steps", 1, owner=owner, hint="Need 1 <= min_steps <= max_steps.")
+    max_steps = check_int(max_steps, "max_steps", min_steps, owner=owner, hint="Need 1 <= min_steps <= max_steps.")
+    channels = check_int(channels, "channels", 4, owner=owner, hint="The first four channels are RGBA.")
+    hidden = check_int(hidden, "hidden", 1, owner=owner)
+    learning_rate = check_number(learning_rate, "learning_rate", minimum=0.0, open_minimum=True, owner=owner)
     lattice = automata.Lattice(target.shape[:2], boundary="fixed")
     k_init, k_loop = jax.random.split(key)
-    params = init_nca(k_init, channels=channels, hidden=hidden)
-    optimiser = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(learning_rate))
-    opt_state = optimiser.init(params)
     seed = seed_state(lattice, channels)
 
-    def loss_fn(params, keys, length):
+    def loss_fn(params, batch, key):
+        k_len, k_batch = jax.random.split(key)
+        length = jax.random.randint(k_len, (), min_steps, max_steps + 1)
         rule = growing_nca(params)
 
         def grow(k):
@@ -107,27 +114,13 @@ def train_growing_nca(
             )
             return final.x[..., :4]
 
-        return jnp.mean((jax.vmap(grow)(keys) - target) ** 2)
+        grown = jax.vmap(grow)(jax.random.split(k_batch, batch_size))
+        return jnp.mean((grown - target) ** 2), {"steps": length}
 
-    @jax.jit
-    def train_step(params, opt_state, key):
-        k_len, k_batch = jax.random.split(key)
-        length = jax.random.randint(k_len, (), min_steps, max_steps + 1)
-        keys = jax.random.split(k_batch, batch_size)
-        loss, grads = jax.value_and_grad(loss_fn)(params, keys, length)
-        updates, opt_state = optimiser.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss, length
-
-    bar = Progress(num_iterations, label="grow", enabled=progress)
-    losses, lengths = [], []
-    for i in range(num_iterations):
-        params, opt_state, loss, length = train_step(params, opt_state, jax.random.fold_in(k_loop, i))
-        losses.append(float(loss))
-        lengths.append(int(length))
-        if not np.isfinite(losses[-1]):
-            raise FloatingPointError(
-                f"The training loss became {losses[-1]} at iteration {i}; lower learning_rate."
-            )
-        bar.update(i + 1, loss=losses[-1], steps=lengths[-1])
-    bar.close()
-    return GrowingResult(params=params, lattice=lattice, losses=np.array(losses), lengths=np.array(lengths))
+    result = train_params(
+        init_nca(k_init, channels=channels, hidden=hidden), loss_fn, None, num_steps=num_iterations, key=k_loop,
+        optimizer=optax.chain(optax.clip_by_global_norm(1.0), optax.adam(learning_rate)),
+        progress=progress, label="grow",
+    )
+    return GrowingResult(params=result.params, lattice=lattice, losses=result.loss_history,
+                         lengths=result.aux_history["steps"].astype(int))

@@ -16,7 +16,7 @@ Life-like rule table, using no per-cell annotation at all. The only teachers are
 The recovered rule is then read off the predicted states by majority evidence
 (`neurosym.explain.recover_life_like`), which is exact whenever the states are.
 
-Example (small, see `benchmarks/perception.py` for the full experiment):
+Example:
   >>> import jax, automata
   >>> from neurosym.perception import render_life_movie, learn_rule_from_images
   >>> lat = automata.Lattice((8, 8))
@@ -36,11 +36,12 @@ import optax
 from flax import nnx
 
 import automata
-from automata._checks import check_int
+from automata._checks import check_int, check_key, check_number, fail
 from automata.lattice import Lattice
 from automata.lifelike import LifeLike
 from neurosym.constraints import life_like_expectation
 from neurosym.encoder import Encoder, check_inputs, reuse_compiled_steps, train
+from neurosym.progress import Progress
 from neurosym.explain import recover_life_like
 from neurosym.render import Microscope, lattice_labels, render
 from rules.logic import count_law
@@ -170,6 +171,89 @@ def _run_score(states: np.ndarray, lattice: Lattice, min_fraction: float):
     return (fit.agreement if min(on, 1.0 - on) >= min_fraction else fit.agreement - 1.0), fit
 
 
+def _check_movie(images, labels, lattice: Lattice):
+    """The frames `(T, H, W)` and the label image `(H, W)` as numpy arrays, checked."""
+    owner = "learn_rule_from_images"
+    images = np.asarray(images)
+    if images.ndim != 3 or images.shape[0] < 2:
+        raise fail(owner, f"images must be a (T, H, W) sequence with T >= 2 frames, got shape {images.shape}.")
+    if np.shape(labels) != images.shape[1:]:
+        raise fail(owner, (
+            f"labels must be one (H, W) label image for all frames, shape {images.shape[1:]}; got {np.shape(labels)}."
+        ))
+    images, labels = check_inputs(images, np.broadcast_to(labels, images.shape), owner=owner)
+    labels = labels[0]
+    num_sites = int(np.prod(lattice.shape))
+    present = np.unique(labels[labels > 0])
+    if labels.max() > num_sites or len(present) != num_sites:
+        raise fail(owner, (
+            f"labels must hold exactly one label per lattice site (1 .. {num_sites}); the label image "
+            f"holds {len(present)} labels up to {int(labels.max())}."
+        ))
+    if lattice.num_neighbours != 8:
+        raise fail(owner, "lattice must have the Moore (8-neighbour) neighbourhood: it learns Life-like rules.")
+    return images, labels
+
+
+def _starts(encoder, features, restarts: int, key) -> list:
+    """The initial encoders: `encoder` alone, or `restarts` fresh ones with `features`."""
+    if encoder is None:
+        return [
+            Encoder(KINDS, features=features, head_hidden=16,
+                    rngs=nnx.Rngs(int(jax.random.randint(jax.random.fold_in(key, i), (), 0, 2**30))))
+            for i in range(restarts)
+        ]
+    if tuple(encoder.kinds) != KINDS:
+        raise fail("learn_rule_from_images", f"encoder must have the kinds {KINDS}, got {encoder.kinds}.")
+    return [encoder]
+
+
+def _on_probability(model, x, lab, lattice: Lattice):
+    """`(T, *lattice)` probability of "on" at every site of every frame."""
+    logits = model(x, lab, num_labels=int(np.prod(lattice.shape)) + 1)[:, 1:]
+    p = jax.nn.sigmoid(logits[..., 1] - logits[..., 0])
+    return p.reshape((x.shape[0],) + lattice.shape)
+
+
+def _perception_loss(lattice: Lattice, num_steps: int, entropy_weight: float, rule_weight: float, final_balance: float):
+    """The label-free objective: temporal consistency under the soft evidence rule, plus
+    information maximisation with a kind-balance term that relaxes as the rule comes in."""
+
+    def loss_fn(model, batch, key):
+        # The frames travel as arguments, not as constants of the compiled step: XLA would
+        # otherwise constant-fold the per-label sums over them.
+        x, lab, step = batch
+        p = _on_probability(model, x, lab, lattice)
+        table, _ = _evidence_table(p, lattice)
+        pred = jnp.clip(jax.vmap(lambda q: life_like_expectation(table, lattice, q))(p[:-1]), 1e-6, 1 - 1e-6)
+        target = p[1:]
+        cross = -(target * jnp.log(pred) + (1 - target) * jnp.log(1 - pred))
+        temporal = jnp.mean(cross - _entropy(target))
+        progress = jnp.clip(step / (0.5 * num_steps), 0.0, 1.0)
+        # The push towards using both kinds equally is needed to leave the all-"off" start, but
+        # it biases the split towards 50/50; it is relaxed as the rule takes over.
+        balance = 1.0 - (1.0 - final_balance) * progress
+        info = jnp.mean(_entropy(p)) - balance * _entropy(jnp.mean(p))
+        # The rule term is brought in gradually: first the two kinds separate, then the rule
+        # corrects the cells that the image alone leaves ambiguous.
+        return progress * rule_weight * temporal + entropy_weight * info, {"temporal": temporal, "info": info}
+
+    return loss_fn
+
+
+def _orient(states: np.ndarray, probs: np.ndarray, fit, lattice: Lattice):
+    """Unlabelled kinds are only known up to a swap; "on" is the labelling whose rule has no
+    birth on an empty neighbourhood (B0), or else the sparser one. Returns states, probabilities,
+    rule and whether they were swapped."""
+    rule = fit.rule
+    flipped_rule = _evidence_fit(1 - states, lattice).rule
+    if (rule.startswith("B0") and not flipped_rule.startswith("B0")) or (
+        rule.startswith("B0") == flipped_rule.startswith("B0") and states.mean() > 0.5
+    ):
+        return 1 - states, 1 - probs, flipped_rule, True
+    return states, probs, rule, False
+
+
 def learn_rule_from_images(
     images,
     labels,
@@ -203,12 +287,12 @@ def learn_rule_from_images(
       final_balance: weight of the kind-balance term (the marginal entropy) once the rule term
         is fully on; it starts at 1.
       features: channels per resolution level of the fresh encoders (ignored when `encoder` is
-        given). The default, one level, reads each cell from its own pixels: two 3x3
-        convolutions see 5 px, less than a cell. A deeper encoder also sees the neighbouring
-        cells, and the label-free objective can then split the cells by "next to a bright
-        cell" instead of by their own stain. On a noisy, blurred movie
-        (`benchmarks/perception.py`, seed 2), `(8, 16)` read a wrong rule in 13 of 16 runs and
-        `(8,)` read the true one in every run tried. The neighbours' part is the rule's to explain.
+        given). The default, one level, reads each cell from its own pixels: its two 3x3
+        convolutions reach 2 px beyond a pixel, less than a cell, and beyond that only
+        image-wide statistics (normalisations) enter. A deeper encoder also sees the
+        neighbouring cells, and the label-free objective can then split the cells by "next to
+        a bright cell" instead of by their own stain; the neighbours' part is the rule's to
+        explain.
       restarts: at most this many independent trainings from different initial encoders
         (ignored when `encoder` is given). The objective has poor local optima: states with
         errors, or every cell "off" after the first frame (which "B/S" explains). Each run is
@@ -220,103 +304,43 @@ def learn_rule_from_images(
       stop_agreement: stop starting new runs once one scores at least this (default 0.998:
         at most 2 unexplained transitions in 1000). 1.0 runs until an exact run; above 1
         always runs all `restarts`.
-      progress: print progress lines.
+      progress: show progress lines (`neurosym.progress.Progress`).
     """
-    images = np.asarray(images)
-    if images.ndim != 3 or images.shape[0] < 2:
-        raise ValueError(f"images must be a (T, H, W) sequence with T >= 2 frames, got shape {images.shape}.")
-    if np.shape(labels) != images.shape[1:]:
-        raise ValueError(f"labels must be one (H, W) label image for all frames, shape {images.shape[1:]}; got {np.shape(labels)}.")
-    images, labels = check_inputs(images, np.broadcast_to(labels, images.shape))
-    labels = labels[0]
-    num_sites = int(np.prod(lattice.shape))
-    present = np.unique(labels[labels > 0])
-    if labels.max() > num_sites or len(present) != num_sites:
-        raise ValueError(
-            f"The label image must hold exactly one label per lattice site (1 .. {num_sites}); it "
-            f"holds {len(present)} labels up to {int(labels.max())}."
-        )
-    if lattice.num_neighbours != 8:
-        raise ValueError("learn_rule_from_images learns Life-like rules on a Moore (8-neighbour) lattice.")
-    restarts = check_int(restarts, "restarts", 1)
-    if not np.isfinite(stop_agreement):
-        raise ValueError(f"stop_agreement must be a finite number (1.0: stop only at an exact run), got {stop_agreement}.")
-    if encoder is None:
-        starts = [
-            Encoder(KINDS, features=features, head_hidden=16, rngs=nnx.Rngs(int(jax.random.randint(jax.random.fold_in(key, i), (), 0, 2**30))))
-            for i in range(restarts)
-        ]
-    elif tuple(encoder.kinds) != KINDS:
-        raise ValueError(f"The encoder's kinds are {encoder.kinds}; learn_rule_from_images needs {KINDS}.")
-    else:
-        starts = [encoder]
-    t = images.shape[0]
+    owner = "learn_rule_from_images"
+    images, labels = _check_movie(images, labels, lattice)
+    key = check_key(key, owner=owner)
+    restarts = check_int(restarts, "restarts", 1, owner=owner)
+    num_steps = check_int(num_steps, "num_steps", 1, owner=owner)
+    stop_agreement = check_number(stop_agreement, "stop_agreement", owner=owner,
+                                  hint="Use 1.0 to stop only at an exact run.")
+    learning_rate = check_number(learning_rate, "learning_rate", minimum=0.0, open_minimum=True, owner=owner)
+    weights = [check_number(v, n, minimum=0.0, owner=owner) for n, v in
+               (("entropy_weight", entropy_weight), ("rule_weight", rule_weight), ("final_balance", final_balance))]
+    starts = _starts(encoder, features, restarts, key)
     x = jnp.asarray(images, jnp.float32)
     lab = jnp.broadcast_to(jnp.asarray(labels, jnp.int32), x.shape)
-    num_steps = check_int(num_steps, "num_steps", 1)
-
-    def on_probability(m, x, lab):
-        logits = m(x, lab, num_labels=num_sites + 1)[:, 1:]
-        p = jax.nn.sigmoid(logits[..., 1] - logits[..., 0])
-        return p.reshape((t,) + lattice.shape)
-
-    def loss_fn(m, batch, k):
-        # The frames travel as arguments, not as constants of the compiled step: XLA would
-        # otherwise constant-fold the per-label sums over them.
-        x, lab, step = batch
-        p = on_probability(m, x, lab)
-        table, _ = _evidence_table(p, lattice)
-        pred = jnp.clip(jax.vmap(lambda q: life_like_expectation(table, lattice, q))(p[:-1]), 1e-6, 1 - 1e-6)
-        target = p[1:]
-        cross = -(target * jnp.log(pred) + (1 - target) * jnp.log(1 - pred))
-        temporal = jnp.mean(cross - _entropy(target))
-        progress_ = jnp.clip(step / (0.5 * num_steps), 0.0, 1.0)
-        # The push towards using both kinds equally is needed to leave the all-"off" start, but
-        # it biases the split towards 50/50; it is relaxed as the rule takes over.
-        balance = 1.0 - (1.0 - final_balance) * progress_
-        info = jnp.mean(_entropy(p)) - balance * _entropy(jnp.mean(p))
-        # The rule term is brought in gradually: first the two kinds separate, then the rule
-        # corrects the cells that the image alone leaves ambiguous.
-        ramp = progress_ * rule_weight
-        return ramp * temporal + entropy_weight * info, {"temporal": temporal, "info": info}
-
+    loss_fn = _perception_loss(lattice, num_steps, *weights)
     batches = [(x, lab, jnp.float32(i)) for i in range(num_steps)]
     optimizer = optax.adam(learning_rate)
+    bar = Progress(len(starts), label="restarts", enabled=progress)
     runs = []
     with reuse_compiled_steps():  # the restarts share one compiled training step
         for i, start in enumerate(starts):
             run = train(start, loss_fn, batches, num_steps=num_steps, key=jax.random.fold_in(key, 1000 + i),
-                        optimizer=optimizer, progress=progress)
-            probs = np.asarray(on_probability(run.encoder, x, lab))
+                        optimizer=optimizer, progress=progress, label=f"restart {i + 1}")
+            probs = np.asarray(_on_probability(run.encoder, x, lab, lattice))
             states = (probs > 0.5).astype(np.int32)
             score, fit = _run_score(states, lattice, min_fraction=0.01)
             runs.append((score, -float(np.mean(run.loss_history[-10:])), i, run, probs, states, fit))
-            if progress:
-                print(f"restart {i + 1}/{len(starts)}: rule agreement {score:.4f}", flush=True)
+            bar.update(i + 1, agreement=score)
             if score >= stop_agreement:
                 break
+    bar.close()
     _, _, _, result, probs, states, fit = max(runs, key=lambda r: r[:3])
-    trained = result.encoder
-    rule, agreement = fit.rule, fit.agreement
-    flipped_rule = _evidence_fit(1 - states, lattice).rule
-    # Unlabelled kinds are only known up to a swap; "on" is the labelling whose rule has no
-    # birth on an empty neighbourhood (B0), or else the sparser one.
-    if (rule.startswith("B0") and not flipped_rule.startswith("B0")) or (
-        rule.startswith("B0") == flipped_rule.startswith("B0") and states.mean() > 0.5
-    ):
-        states, probs, rule = 1 - states, 1 - probs, flipped_rule
-        swapped = True
-    else:
-        swapped = False
+    states, probs, rule, swapped = _orient(states, probs, fit, lattice)
     table, _ = _evidence_table(jnp.asarray(probs), lattice)
     return PerceptionResult(
-        encoder=trained,
-        states=states,
-        probabilities=probs,
-        rule=rule,
-        table=np.asarray(table),
-        loss_history=result.loss_history,
-        swapped=swapped,
-        agreement=float(agreement),
+        encoder=result.encoder, states=states, probabilities=probs, rule=rule, table=np.asarray(table),
+        loss_history=result.loss_history, swapped=swapped, agreement=float(fit.agreement),
         restart_agreements=tuple(float(r[0]) for r in runs),
     )

@@ -1,9 +1,14 @@
+import inspect
+
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
+from flax import nnx
 
 import automata
-from neurosym.perception import _run_score, learn_rule_from_images, render_life_movie
+from neurosym.encoder import Encoder
+from neurosym.perception import KINDS, _run_score, learn_rule_from_images, render_life_movie
 from neurosym.synthetic import FOUNDERS, marker_profiles, simulate_embryo
 
 
@@ -56,6 +61,7 @@ def test_runs_are_scored_by_how_well_their_states_explain_themselves():
     assert score < _run_score(noisy, lat, min_fraction=0.01)[0]
 
 
+@pytest.mark.slow
 def test_restarts_stop_once_a_run_explains_its_states():
     lat = automata.Lattice((4, 4))
     movie = render_life_movie(jax.random.key(0), lat, "B3/S23", num_steps=2, site_pixels=4)
@@ -91,6 +97,40 @@ def test_perception_errors():
         learn_rule_from_images(movie.images, movie.labels, lat, key=jax.random.key(0), features=(8, 0))
     with pytest.raises(ValueError, match="2D lattices"):
         render_life_movie(jax.random.key(0), automata.Lattice((4, 4, 4)), "B3/S23", num_steps=1)
+    with pytest.raises(ValueError, match="Moore \\(8-neighbour\\) neighbourhood"):
+        learn_rule_from_images(movie.images, movie.labels, automata.Lattice((4, 4), neighbourhood="von_neumann"),
+                               key=jax.random.key(0))
+    with pytest.raises(ValueError, match="encoder must have the kinds"):
+        learn_rule_from_images(movie.images, movie.labels, lat, key=jax.random.key(0),
+                               encoder=Encoder(("a", "b"), features=(4,), rngs=nnx.Rngs(0)))
+    with pytest.raises(TypeError, match="key must be a JAX PRNG key"):
+        learn_rule_from_images(movie.images, movie.labels, lat, key=0)
+    with pytest.raises(ValueError, match="rule_weight must be a finite number >= 0"):
+        learn_rule_from_images(movie.images, movie.labels, lat, key=jax.random.key(0), rule_weight=-1.0)
+
+
+def _swap_change(features, image, swapped, labels):
+    """How much a fresh encoder's logits for cell 6 change between `image` and `swapped`."""
+    enc = Encoder(KINDS, features=features, head_hidden=16, rngs=nnx.Rngs(0))
+    logits = np.asarray(enc(np.stack([image, swapped]), jnp.stack([labels, labels]), num_labels=17)[:, 6])
+    return np.abs(logits[0] - logits[1]).max()
+
+
+@pytest.mark.slow
+def test_the_default_fresh_encoder_reads_each_cell_from_its_own_pixels():
+    # A 4x4 lattice of 6 px cells; cell 6 covers rows and columns 6..11. Two pixels 3 px away
+    # from it, in other cells, swap values: the image's mean and spread stay the same. The one
+    # level encoder's two 3x3 convolutions reach 2 px beyond a pixel, so only image-wide
+    # statistics (its group norms) carry the swap to cell 6: a small change. One more level
+    # sees the swapped pixels themselves and changes its reading far more.
+    labels = jnp.arange(1, 17).reshape(4, 4).repeat(6, 0).repeat(6, 1)
+    image = np.array(jax.random.uniform(jax.random.key(0), (24, 24)))
+    image[8, 3], image[3, 8] = 5.0, -5.0
+    swapped = image.copy()
+    swapped[8, 3], swapped[3, 8] = image[3, 8], image[8, 3]
+    default = inspect.signature(learn_rule_from_images).parameters["features"].default
+    deeper = tuple(default) + (16,)
+    assert _swap_change(default, image, swapped, labels) < 0.1 * _swap_change(deeper, image, swapped, labels)
 
 
 def test_synthetic_embryo_is_consistent():
