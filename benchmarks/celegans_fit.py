@@ -23,6 +23,7 @@ import jax
 from neurosym import datasets
 from neurosym.files import write_json
 from neurosym.lineage_fit import fit_lineage
+from rules.celegans import FOUNDERS
 
 
 

@@ -124,8 +124,6 @@ def _simulate(args) -> None:
 
 
 def _demo(args) -> None:
-    from neurosym.demo import demo
-
     demo(args.out, quick=args.quick, seed=args.seed)
 
 
