@@ -10,12 +10,10 @@ Modules:
   `weights`     `save_weights`, `load_weights`, `read_metadata` and the shipped weights.
 
 Example:
-  >>> import jax.numpy as jnp
   >>> from flax import nnx
-  >>> enc = Encoder(("dim", "bright"), features=(8, 16), rngs=nnx.Rngs(0))
-  >>> image = jnp.zeros((1, 16, 16)); labels = jnp.zeros((1, 16, 16), jnp.int32).at[:, 4:8, 4:8].set(1)
-  >>> enc(image, labels, num_labels=2).shape
-  (1, 2, 2)
+  >>> body = load_pretrained("nuclei2d")              # weights that ship with the package
+  >>> with_kinds(body, ("AB", "MS", "E"), rngs=nnx.Rngs(0)).kinds
+  ('AB', 'MS', 'E')
 """
 
 from neurosym.encoder.heads import EMBRYO_KINDS, POSITIONS, STAIN_KINDS, outer_probability, with_kinds
