@@ -14,7 +14,7 @@ The body learns to find cells, read their stain and place them in their tissue u
 instruments, for cells about 6-20 px across (8 and 16 px sites, zoomed 0.8-1.25x; resize
 images with larger cells first). A user keeps the body and trains a head for their own kinds
 with `with_kinds`, or reads the pre-trained head directly (position: `outer_probability`).
-The shipped weights are rebuilt by `scripts/pretrain.py`, which records its recipe in them.
+The shipped weights are rebuilt by `benchmarks/pretrain.py`, which records its recipe in them.
 
 Example:
   >>> import jax

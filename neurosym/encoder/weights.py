@@ -3,7 +3,7 @@
 A weight file is an `.npz` with one array per weight (named by its path in the model, e.g.
 `"down/0/conv1/kernel"`) and a JSON entry `__meta__` holding the layout `version`, the encoder's
 `config` (architecture and alphabet), a free-text `note` and any further entries the writer
-gave (`scripts/pretrain.py` records its recipe, command and commit there). Files are written
+gave (`benchmarks/pretrain.py` records its recipe, command and commit there). Files are written
 atomically. The shipped weights live in `neurosym/_weights/`; nothing is downloaded.
 
 Example:

@@ -56,7 +56,7 @@ def test_pretrained_weights_ship_with_their_recipe():
     for name in pretrained_names():
         meta = read_metadata(pretrained_path(name))
         assert tuple(meta["config"]["kinds"]) == expected[name]
-        assert "steps of 8 images, seed 0" in meta["note"]  # the recipe scripts/pretrain.py rebuilds
+        assert "steps of 8 images, seed 0" in meta["note"]  # the recipe benchmarks/pretrain.py rebuilds
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""Tests of scripts/pretrain.py: the shipped weights' recipes, and a tiny rebuild into a folder."""
+"""Tests of benchmarks/pretrain.py: the shipped weights' recipes, and a tiny rebuild into a folder."""
 
 import importlib.util
 import os
@@ -10,8 +10,8 @@ import pytest
 
 from neurosym.encoder import EMBRYO_KINDS, load_weights, pretrained_path, read_metadata
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "scripts" / "pretrain.py"
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+SCRIPT = ROOT / "benchmarks" / "pretrain.py"
 
 
 def _script():
@@ -54,6 +54,6 @@ def test_a_tiny_rebuild_writes_loadable_weights_with_its_recipe(tmp_path):
     meta = read_metadata(path)
     assert meta["recipe"] == dict(_script().recipe_of(pretrained_path("membrane2d")), steps=2, batch=2, lattice=4,
                                   features=[4, 8])
-    assert meta["command"].startswith("python scripts/pretrain.py membrane2d --steps 2")
+    assert meta["command"].startswith("python benchmarks/pretrain.py membrane2d --steps 2")
     assert "commit" in meta and "2 steps of 2 images, seed 0" in meta["note"]
     assert _script().recipe_of(path) == meta["recipe"]  # a rebuilt file rebuilds itself

@@ -2,9 +2,9 @@
 
 Usage (from the repository root):
 
-  python scripts/pretrain.py                          # rebuild every shipped file in place
-  python scripts/pretrain.py nuclei2d --out-dir /tmp/weights
-  python scripts/pretrain.py membrane2d --steps 2 --batch 2 --lattice 4 --features 4 8 --out-dir /tmp/w
+  python benchmarks/pretrain.py                          # rebuild every shipped file in place
+  python benchmarks/pretrain.py nuclei2d --out-dir /tmp/weights
+  python benchmarks/pretrain.py membrane2d --steps 2 --batch 2 --lattice 4 --features 4 8 --out-dir /tmp/w
 
 Every value of a run comes from the recipe stored in the shipped file's metadata (style, layout,
 lattice side, steps, batch, seed, pixels per site, features, learning rate), so the defaults are
@@ -114,7 +114,7 @@ def main(argv=None) -> int:
     unknown = [n for n in args.names if n not in names]
     if unknown:
         parser.error(f"no shipped weights named {', '.join(unknown)}; choose from {', '.join(names)}")
-    command = shlex.join(["python", "scripts/pretrain.py", *argv])
+    command = shlex.join(["python", "benchmarks/pretrain.py", *argv])
     for name in args.names or names:
         source = pretrained_path(name)
         recipe = recipe_of(source)
