@@ -5,13 +5,15 @@ or class the argument belongs to (named at the start of the message), and return
 value in a canonical form. Messages say what was expected, what came, and how to fix it; each
 starts with "{owner}: {name} must" so tests can match that stable phrase.
 
-Checks run once, at the public entry point, on concrete values. `concrete` tells whether a value
-is known at trace time; a check that needs a traced value's contents belongs in the rollout's
-status flags instead (see `automata.state`), never in a silent skip.
+Checks run once, at the public entry point. On concrete values they raise at once; a check of a
+traced value's contents (an entry point called inside the user's `jax.jit`) goes through
+`error_if`, which raises when the compiled program runs, so a bad value is never skipped
+silently. `concrete` tells whether a value is known at trace time.
 """
 
 from __future__ import annotations
 
+import functools
 import operator
 
 import jax
@@ -19,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 __all__ = [
+    "error_if",
     "check_choice", "check_finite_array", "check_int", "check_key", "check_number", "check_numbers",
     "concrete", "fail",
 ]
@@ -122,21 +125,59 @@ def check_number(
     return number
 
 
+def _raise_if(bad, *, message: str, error: type[Exception]) -> None:
+    if np.any(bad):
+        raise error(message)
+
+
+def error_if(bad, message: str, *, error: type[Exception] = ValueError) -> None:
+    """Raise `error(message)` if `bad` is true: now when `bad` is known, else when it is computed.
+
+    Inside `jax.jit` (and `vmap`, `grad`, `scan`) the check becomes part of the compiled program
+    through `jax.debug.callback`; a true `bad` then stops the call with a
+    `jax.errors.JaxRuntimeError` whose message ends with `message`. The cost is one scalar
+    sent to the host per call.
+
+    Args:
+      bad: a boolean (array); any true entry raises.
+      message: the error's message, in the checks' usual form ("owner: name must ...").
+      error: the exception class (ValueError by default).
+
+    Example:
+      >>> error_if(np.array([False, False]), "x must be positive")
+      >>> error_if(True, "x must be positive")
+      Traceback (most recent call last):
+      ...
+      ValueError: x must be positive
+    """
+    known = concrete(bad)
+    if known is not None:
+        _raise_if(known, message=message, error=error)
+        return
+    jax.debug.callback(functools.partial(_raise_if, message=message, error=error), jnp.any(bad))
+
+
 def check_finite_array(value, name: str, *, owner: str = "", hint: str = "") -> None:
-    """Refuse NaN or infinite entries in a concrete array (traced values are the caller's flag).
+    """Refuse NaN or infinite entries: at once for a concrete array (naming the first), and when
+    the program runs for a traced one (`error_if`).
 
     Example:
       >>> check_finite_array(np.zeros(3), "x")
     """
+    suffix = f" {hint}" if hint else ""
+    if not jnp.issubdtype(jnp.result_type(value), jnp.inexact):
+        return
     array = concrete(value)
-    if array is None or not np.issubdtype(array.dtype, np.inexact):
+    if array is None:
+        error_if(~jnp.isfinite(value), f"{_prefix(owner)}{name} must hold finite numbers, got NaN or "
+                 f"infinite entries.{suffix}")
         return
     bad = ~np.isfinite(array)
     if bad.any():
         where = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(
             f"{_prefix(owner)}{name} must hold finite numbers, got {int(bad.sum())} NaN or infinite "
-            f"entries (the first at index {where}).{' ' + hint if hint else ''}"
+            f"entries (the first at index {where}).{suffix}"
         )
 
 

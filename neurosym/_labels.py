@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import jax.numpy as jnp
 import numpy as np
 
-from automata._checks import concrete
+from automata._checks import concrete, error_if
 
 
 def check_label_image(labels, *, name: str = "labels", ndims=(2, 3), axes_hint: str = "", owner: str = ""):
     """Check a label image (0 = background, 1, 2, ... = cells) and return it.
 
     Dtype and number of axes are always checked; the values (non-empty, no negative label) only
-    when they are known, so the check also runs on traced arrays inside `jax.jit`.
+    when they are known, and when the compiled program runs for traced arrays inside `jax.jit`.
 
     Args:
       labels: the label image (numpy, JAX or a traced array).
@@ -45,6 +46,8 @@ def check_label_image(labels, *, name: str = "labels", ndims=(2, 3), axes_hint: 
         raise ValueError(f"{who} must be a {axes} label image, got shape {shape} ({len(shape)} axes). {axes_hint}".rstrip())
     lab = concrete(labels)
     if lab is None:
+        if jnp.issubdtype(dtype, jnp.signedinteger):
+            error_if(labels < 0, f"{who} must be >= 0 (0 = background), got a negative label.")
         return labels
     if lab.size == 0:
         raise ValueError(f"{who} is empty (shape {lab.shape}); it holds no cells.")

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from automata._checks import check_choice, concrete, fail
+from automata._checks import check_choice, concrete, error_if, fail
 from automata.lattice import Lattice
 from automata.rule import Rule
 from automata.state import LatticeState
@@ -192,6 +192,10 @@ def _check_strategies(lattice: Lattice, x: jax.Array, n: int) -> None:
                        "boundary='fixed', fill=-1) with a signed or float state (fill=255 for uint8).")
     s = concrete(x[..., 0])
     if s is None:
+        v = x[..., 0]
+        error_if(~((v == EMPTY) | ((v >= 0) & (v < n) & (v == jnp.round(v)))),
+                 f"SpatialGame: state.x[..., 0] must hold strategy indices in 0..{n - 1} (or -1 for an "
+                 "empty site) for this payoff matrix; some site holds another value.")
         return
     bad = ~((s == EMPTY) | ((s >= 0) & (s < n) & (s == np.round(s))))
     if np.any(bad):
@@ -217,6 +221,11 @@ def _check_probabilities(lattice: Lattice, x: jax.Array, n: int) -> None:
                    f"update, where the sites beyond the edge are empty; got fill={lattice.fill}.")
     p = concrete(x[..., :n])
     if p is None:
+        q = x[..., :n]
+        total = q.sum(-1)
+        error_if(jnp.any(q < -1e-6, axis=-1) | ((jnp.abs(total - 1) > 1e-3) & (jnp.abs(total) > 1e-3)),
+                 f"SpatialGame: state.x[..., :{n}] must hold strategy probabilities (non-negative, summing "
+                 "to 1, or all 0 for an empty site); some site holds others.")
         return
     total = p.sum(-1)
     bad = np.any(p < -1e-6, axis=-1) | ((np.abs(total - 1) > 1e-3) & (np.abs(total) > 1e-3))

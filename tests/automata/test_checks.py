@@ -1,9 +1,9 @@
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import jax
-
-from automata._checks import check_choice, check_finite_array, check_int, check_key, check_number, concrete
+from automata._checks import check_choice, check_finite_array, check_int, check_key, check_number, concrete, error_if
 
 
 def test_integers_pass_through_as_python_ints():
@@ -86,3 +86,21 @@ def test_check_numbers_checks_every_entry():
     with pytest.raises(TypeError, match="rate must be a finite number"):
         check_numbers("x", "rate")
     assert bool(jax.jit(lambda x: check_numbers(x, "rate", minimum=0.0) is None)(-1.0))
+
+
+def test_error_if_raises_now_or_when_the_program_runs():
+    error_if(np.zeros(3, bool), "x must be positive")  # nothing bad: no error
+    with pytest.raises(ValueError, match="x must be positive"):
+        error_if(np.array([False, True]), "x must be positive")
+
+    @jax.jit
+    def double(x):
+        error_if(x <= 0, "double: x must be positive")
+        return 2 * x
+
+    assert double(jnp.ones(2)).tolist() == [2.0, 2.0]
+    with pytest.raises(jax.errors.JaxRuntimeError, match="double: x must be positive"):
+        jax.block_until_ready(double(jnp.array([1.0, -1.0])))
+    # vmap and grad go through the check as well.
+    assert jax.vmap(double)(jnp.ones((2, 3))).shape == (2, 3)
+    assert jax.grad(lambda x: double(x).sum())(jnp.ones(2)).tolist() == [2.0, 2.0]

@@ -168,3 +168,14 @@ def test_nan_site_refused_at_entry():
         automata.step(Lenia(radius=4), lat, automata.LatticeState(x=x))
     with pytest.raises(ValueError, match="Lenia: state.x must hold finite numbers"):
         automata.rollout(Lenia(radius=4), lat, automata.LatticeState(x=x.at[5, 7, 0].set(jnp.inf)), num_steps=5)
+
+
+def test_nan_site_refused_when_the_state_is_traced():
+    # Inside the caller's jit the state's values are unknown at trace time: the check runs with
+    # the compiled program instead of being skipped.
+    lat = automata.Lattice((16, 16))
+    run = jax.jit(lambda x: automata.step(Lenia(radius=4), lat, automata.LatticeState(x=x)).x)
+    x = jnp.full((16, 16, 1), 0.1)
+    assert bool(jnp.isfinite(run(x)).all())
+    with pytest.raises(jax.errors.JaxRuntimeError, match="Lenia: state.x must hold finite numbers"):
+        jax.block_until_ready(run(x.at[3, 3, 0].set(jnp.nan)))

@@ -269,3 +269,17 @@ def test_empty_sites_are_inert(update):
     f = np.asarray(final.x[..., 0])
     np.testing.assert_array_equal(f == -1, s == -1)
     assert not np.array_equal(f, s)  # the occupied sites did play
+
+
+def test_state_errors_when_the_state_is_traced():
+    lat = Lattice((8, 8))
+    pd = games.prisoners_dilemma(1.9)
+    run = jax.jit(lambda x: step(SpatialGame(pd), lat, LatticeState(x=x)).x)
+    x = jnp.zeros((8, 8, 1), jnp.int32)
+    assert run(x).shape == x.shape
+    with pytest.raises(jax.errors.JaxRuntimeError, match=r"strategy indices in 0..1"):
+        jax.block_until_ready(run(x.at[3, 4, 0].set(2)))
+    soft = SpatialGame(pd, update=games.ImitateBest(soft=True))
+    run_soft = jax.jit(lambda p: step(soft, lat, LatticeState(x=p)).x)
+    with pytest.raises(jax.errors.JaxRuntimeError, match="must hold strategy probabilities"):
+        jax.block_until_ready(run_soft(jnp.full((8, 8, 2), 0.7)))
