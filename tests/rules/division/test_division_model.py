@@ -60,7 +60,7 @@ def test_model_errors(model_kwargs, error, match):
 
 
 def test_table_and_config_errors():
-    with pytest.raises(ValueError, match=r"DifferentiationTable: daughters must name kinds 0 .. 1, but kind 0 divides into \(0, 2\)"):
+    with pytest.raises(ValueError, match=r"daughters must name kinds 0 .. 1"):
         DifferentiationTable(daughters=((0, 2), (1, 1)))
     with pytest.raises(TypeError, match="daughters must be a sequence of"):
         DifferentiationTable(daughters=(("a", "b"),))
