@@ -77,27 +77,26 @@ def flags(message: str) -> str:
     return message
 
 
-def _positive_int(text: str) -> int:
+def _flag_value(text: str, convert, what: str, ok, wanted: str):
+    """`convert(text)` if `ok` holds for it, else the argparse error that names what was wanted."""
     try:
-        value = int(text)
+        value = convert(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"must be {wanted}, got {text}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _flag_value(text, int, "a whole number", lambda v: v >= 1, "at least 1")
 
 
 def _minutes_per_frame(text: str) -> float:
     from neurosym.fit.inputs import MAX_MINUTES_PER_FRAME
 
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of minutes, got {text!r}") from None
-    if not (math.isfinite(value) and 0 < value <= MAX_MINUTES_PER_FRAME):
-        raise argparse.ArgumentTypeError(
-            f"must be a number of minutes in (0, {MAX_MINUTES_PER_FRAME:g}], got {text}")
-    return value
+    return _flag_value(text, float, "a number of minutes", lambda v: math.isfinite(v) and 0 < v <= MAX_MINUTES_PER_FRAME,
+                       f"a number of minutes in (0, {MAX_MINUTES_PER_FRAME:g}]")
 
 
 def _check_out(out) -> None:
