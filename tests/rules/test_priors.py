@@ -183,8 +183,16 @@ def test_errors():
         GeneExpressionPrior.from_table(MEANS, genes=("a", "a", "b", "c"), rows=KINDS)
     with pytest.raises(ValueError, match=r"gene\(s\) zz that are not in genes="):
         GeneExpressionPrior.from_table({"r": {"a": 1.0, "zz": 2.0}}, genes=("a",))
-    with pytest.raises(ValueError, match="Unknown likelihood"):
+    with pytest.raises(ValueError, match="from_table: likelihood must be one of"):
         GeneExpressionPrior.from_table(MEANS, genes=GENES, rows=KINDS, likelihood="poisson")
+    with pytest.raises(ValueError, match="from_table: kind_prior must be one of"):
+        GeneExpressionPrior.from_table(MEANS, genes=GENES, rows=KINDS, kind_prior="equal")
+    with pytest.raises(ValueError, match="from_table: std must be a finite number > 0"):
+        GeneExpressionPrior.from_table(MEANS, genes=GENES, rows=KINDS, std=0.0)
+    with pytest.raises(ValueError, match="from_table: min_std must be a finite number > 0"):
+        GeneExpressionPrior.from_table(MEANS, genes=GENES, rows=KINDS, min_std=-1.0)
+    with pytest.raises(ValueError, match="from_table: smoothing must be a finite number > 0"):
+        GeneExpressionPrior.from_table(MEANS, genes=GENES, rows=KINDS, likelihood="bernoulli", smoothing=0)
     prior = GeneExpressionPrior.from_table(MEANS, genes=GENES, rows=KINDS)
     with pytest.raises(ValueError, match=r"expression has 3 gene\(s\) on its last axis \(shape \(2, 3\)\) but the prior has 4"):
         prior.log_prob(np.zeros((2, 3)))
