@@ -32,7 +32,7 @@ from rules.logic.counting import (
     count_truth,
     neighbour_values,
 )
-from rules.logic.formula import CONNECTIVES, parse_formula
+from rules.logic.formula import CONNECTIVES, check_known_symbols, parse_formula
 from rules.logic.semantics import (
     IMPLICATIONS,
     SEMANTICS,

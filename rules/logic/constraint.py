@@ -26,7 +26,7 @@ from sympy.logic import boolalg
 from automata._checks import check_choice, concrete, fail
 from automata.lattice import Lattice
 from rules.logic.counting import Count, count_truth, neighbour_values
-from rules.logic.formula import check_boolean_formula, parse_formula
+from rules.logic.formula import check_boolean_formula, check_known_symbols, parse_formula
 from rules.logic.semantics import fuzzy_connective, resolve_implication
 
 __all__ = ["Constraint", "check_neighbours", "satisfaction", "truth_arrays"]
@@ -236,13 +236,7 @@ class Constraint(struct.PyTreeNode):
         if self.predicates is not None:
             preds = (self.predicates,) if isinstance(self.predicates, str) else tuple(self.predicates)
             object.__setattr__(self, "predicates", preds)
-            unknown = sorted(s.name for s in expr.free_symbols if s.name not in preds)
-            if unknown:
-                raise fail(
-                    _OWNER,
-                    f"predicates must include every symbol of {expr}: unknown predicate(s) "
-                    f"{', '.join(unknown)}; known predicates: {', '.join(preds) or '(none)'}.",
-                )
+            check_known_symbols(expr, preds, "predicates", _OWNER)
         check_boolean_formula(expr, _OWNER)
 
     @property

@@ -8,7 +8,7 @@ Example:
 from __future__ import annotations
 
 import ast
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import sympy
 from sympy.logic import boolalg
@@ -16,7 +16,7 @@ from sympy.logic import boolalg
 from automata._checks import fail
 from rules.logic.counting import COUNTS, Count
 
-__all__ = ["BOOLEAN_NODES", "CONNECTIVES", "check_boolean_formula", "parse_formula"]
+__all__ = ["BOOLEAN_NODES", "CONNECTIVES", "check_boolean_formula", "check_known_symbols", "parse_formula"]
 
 #: The sympy Boolean connectives with a fuzzy meaning (see `rules.logic.semantics`).
 CONNECTIVES = (
@@ -110,3 +110,24 @@ def check_boolean_formula(node: sympy.Basic, owner: str = "Constraint") -> None:
         )
     for a in node.args:
         check_boolean_formula(a, owner)
+
+
+def check_known_symbols(expr: sympy.Basic, known: Sequence[str], name: str, owner: str = "") -> None:
+    """Refuse free symbols of `expr` outside `known`, naming them and listing `known`.
+
+    Args:
+      expr: a sympy expression.
+      known: the names it may use, in the order to list them.
+      name: the argument that supplies them (e.g. `"predicates"`), named in the message.
+      owner: the public caller, named at the start of the message.
+
+    Example:
+      >>> check_known_symbols(parse_formula("And(a, b)"), ("a", "b", "c"), "predicates")
+    """
+    unknown = sorted(s.name for s in expr.free_symbols if s.name not in known)
+    if unknown:
+        raise fail(
+            owner,
+            f"{name} must cover every symbol of {expr}: unknown {', '.join(unknown)}; known: "
+            f"{', '.join(known) or '(none)'}.",
+        )

@@ -27,6 +27,7 @@ from rules.logic import (
     AtLeast,
     AtMost,
     Count,
+    check_known_symbols,
     count_truth,
     fuzzy_connective,
     neighbour_values,
@@ -307,13 +308,7 @@ def evaluate(
     check_config(mode, temperature, semantics, implication, owner)
     expr = parse_formula(expr, owner=owner)
     check_supported(expr, mode, owner)
-    missing = sorted(s.name for s in expr.free_symbols if s.name not in values)
-    if missing:
-        raise fail(
-            owner,
-            f"values must give every symbol of {expr}: no value for {', '.join(missing)}; given: "
-            f"{', '.join(sorted(values)) or '(none)'}.",
-        )
+    check_known_symbols(expr, sorted(values), "values", owner)
     walker = _Walker(
         values, mode=mode, temperature=temperature, semantics=semantics,
         implication=implication, integer=integer, params=params, lattice=lattice,
