@@ -36,81 +36,96 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from automata._checks import check_choice, check_number
+from automata._checks import check_choice, check_number, fail
 
 __all__ = ["GeneExpressionPrior", "LIKELIHOODS"]
 
 LIKELIHOODS = ("gaussian", "bernoulli")
 
 
+_OWNER = "GeneExpressionPrior.from_table"
+
+
 def _names(value, what: str) -> tuple[str, ...]:
     if isinstance(value, str):
-        raise TypeError(f"{what} must be a sequence of names, got the single string {value!r}.")
+        raise fail(_OWNER, f"{what} must be a sequence of names, got the single string {value!r}.", TypeError)
     return tuple(str(v) for v in value)
+
+
+def _read_nested(table: Mapping, genes) -> tuple[np.ndarray, tuple]:
+    """`{row: {gene: value}}` -> (values, genes): the genes are the union, missing entries NaN."""
+    seen = []
+    for r, entry in table.items():
+        if not isinstance(entry, Mapping):
+            raise fail(
+                _OWNER, f"table rows must all be dicts of gene -> value like the first; row {r!r} is not.", TypeError
+            )
+        seen += [str(g) for g in entry if str(g) not in seen]
+    if genes is None:
+        genes = tuple(seen)
+    else:
+        genes = _names(genes, "genes")
+        unknown = [g for g in seen if g not in genes]
+        if unknown:
+            raise fail(
+                _OWNER,
+                f"genes must name every gene of the table: the table has gene(s) {', '.join(unknown)} "
+                f"that are not in genes={genes}; add them or drop them from the table.",
+            )
+    values = np.full((len(table), len(genes)), np.nan)
+    for i, entry in enumerate(table.values()):
+        for g, v in entry.items():
+            values[i, genes.index(str(g))] = np.nan if v is None else float(v)
+    return values, genes
+
+
+def _read_values(table) -> np.ndarray:
+    """A dict of rows or an array -> a `(rows, genes)` float64 array, checked to be 2D and non-empty."""
+    if isinstance(table, Mapping):
+        values = np.asarray([np.asarray(v, dtype=np.float64) for v in table.values()])
+    else:
+        try:
+            values = np.asarray(table, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise fail(
+                _OWNER, f"table must be a numeric cell x gene array or a dict; got {type(table).__name__}.", TypeError
+            ) from err
+    if values.ndim != 2:
+        raise fail(_OWNER, f"table must be 2D (cells x genes), got shape {values.shape}.")
+    if values.shape[0] == 0 or values.shape[1] == 0:
+        raise fail(_OWNER, f"table must have rows and genes; the expression table is empty (shape {values.shape}).")
+    return values
 
 
 def _read_table(table, genes, rows):
     """(values (R, G) float64, gene names, row names) from an array or a dict."""
     if isinstance(table, Mapping):
         if rows is not None:
-            raise ValueError("rows= is taken from the dict's keys; do not pass it with a dict table.")
+            raise fail(_OWNER, "rows must not be given with a dict table: they are the dict's keys.")
         rows = tuple(str(r) for r in table)
         if not rows:
-            raise ValueError("The expression table is empty: it has no rows (cells or kinds).")
-        first = next(iter(table.values()))
-        if isinstance(first, Mapping):
-            # {row: {gene: value}}: the genes are the union, missing entries are NaN.
-            seen = []
-            for r, entry in table.items():
-                if not isinstance(entry, Mapping):
-                    raise TypeError(f"Row {r!r} is not a dict of gene -> value like the first row.")
-                for g in entry:
-                    if str(g) not in seen:
-                        seen.append(str(g))
-            if genes is None:
-                genes = tuple(seen)
-            else:
-                genes = _names(genes, "genes")
-                unknown = [g for g in seen if g not in genes]
-                if unknown:
-                    raise ValueError(
-                        f"The table has gene(s) {', '.join(unknown)} that are not in genes="
-                        f"{genes}; add them or drop them from the table."
-                    )
-            values = np.full((len(rows), len(genes)), np.nan)
-            for i, entry in enumerate(table.values()):
-                for g, v in entry.items():
-                    values[i, genes.index(str(g))] = np.nan if v is None else float(v)
-            return values, genes, rows
-        values = np.asarray([np.asarray(v, dtype=np.float64) for v in table.values()])
-    else:
-        try:
-            values = np.asarray(table, dtype=np.float64)
-        except (TypeError, ValueError) as err:
-            raise TypeError(
-                "The expression table must be a numeric cell x gene array or a dict; got "
-                f"{type(table).__name__}."
-            ) from err
-    if values.ndim != 2:
-        raise ValueError(
-            f"The expression table must be 2D (cells x genes), got shape {values.shape}."
-        )
-    if values.shape[0] == 0 or values.shape[1] == 0:
-        raise ValueError(f"The expression table is empty (shape {values.shape}); it needs rows and genes.")
+            raise fail(_OWNER, "table must have rows; the expression table is empty: it has no rows (cells or kinds).")
+        if isinstance(next(iter(table.values())), Mapping):
+            return (*_read_nested(table, genes), rows)
+    values = _read_values(table)
     if genes is None:
-        raise ValueError(f"Name the table's {values.shape[1]} gene columns with genes=(...).")
+        raise fail(_OWNER, f"genes must name the table's {values.shape[1]} gene columns: pass genes=(...).")
     genes = _names(genes, "genes")
     if len(genes) != values.shape[1]:
-        raise ValueError(
-            f"genes names {len(genes)} gene(s) but the table has {values.shape[1]} columns."
+        raise fail(
+            _OWNER,
+            f"genes must have one name per column: genes names {len(genes)} gene(s) but the table has "
+            f"{values.shape[1]} columns.",
         )
     if rows is None:
-        raise ValueError(
-            f"Name the table's {values.shape[0]} rows (cell names or kinds) with rows=(...)."
-        )
+        raise fail(_OWNER, f"rows must name the table's {values.shape[0]} rows (cell names or kinds): pass rows=(...).")
     rows = _names(rows, "rows")
     if len(rows) != values.shape[0]:
-        raise ValueError(f"rows names {len(rows)} row(s) but the table has {values.shape[0]} rows.")
+        raise fail(
+            _OWNER,
+            f"rows must have one name per row: rows names {len(rows)} row(s) but the table has "
+            f"{values.shape[0]} rows.",
+        )
     return values, genes, rows
 
 
@@ -181,12 +196,11 @@ class GeneExpressionPrior(struct.PyTreeNode):
           >>> prior.kinds, prior.genes
           (('AB', 'EMS'), ('g1', 'g2'))
         """
-        owner = "GeneExpressionPrior.from_table"
-        _check_fit_options(likelihood, kind_prior, std, min_std, smoothing, owner)
+        _check_fit_options(likelihood, kind_prior, std, min_std, smoothing, _OWNER)
         values, genes, rows = _read_table(table, genes, rows)
         if len(set(genes)) != len(genes):
             dup = sorted({g for g in genes if genes.count(g) > 1})
-            raise ValueError(f"Gene names must be unique; repeated: {', '.join(dup)}.")
+            raise fail(_OWNER, f"genes must be unique names; repeated: {', '.join(dup)}.")
         labels, kinds = _kinds_of(rows, labels, kinds)
         label_idx = np.array([kinds.index(lab) for lab in labels])
         if likelihood == "gaussian":
@@ -324,10 +338,8 @@ class GeneExpressionPrior(struct.PyTreeNode):
         Returns:
           a scalar: the (masked) mean over cells.
         """
-        if divergence not in ("kl", "cross_entropy"):
-            raise ValueError(f"Unknown divergence {divergence!r}; choose 'kl' or 'cross_entropy'.")
-        if target not in ("prior", "posterior"):
-            raise ValueError(f"Unknown target {target!r}; choose 'prior' or 'posterior'.")
+        check_choice(divergence, "divergence", ("kl", "cross_entropy"), owner="GeneExpressionPrior.loss")
+        check_choice(target, "target", ("prior", "posterior"), owner="GeneExpressionPrior.loss")
         logits = jnp.asarray(logits)
         if logits.ndim == 0 or logits.shape[-1] != self.num_kinds:
             raise ValueError(
@@ -405,25 +417,27 @@ def _kinds_of(rows: tuple, labels, kinds) -> tuple[tuple, tuple]:
     """The kind label of each row and the kinds in output order, checked against each other."""
     labels = rows if labels is None else _names(labels, "labels")
     if len(labels) != len(rows):
-        raise ValueError(f"labels gives {len(labels)} kind(s) for {len(rows)} row(s); give one per row.")
+        raise fail(_OWNER, f"labels must give one kind per row: it gives {len(labels)} for {len(rows)} row(s).")
     if kinds is None:
         kinds = tuple(dict.fromkeys(labels))
     else:
         kinds = _names(kinds, "kinds")
         if len(set(kinds)) != len(kinds):
-            raise ValueError(f"Kind names must be unique, got {kinds}.")
+            raise fail(_OWNER, f"kinds must be unique names, got {kinds}.")
         unknown = sorted({lab for lab in labels if lab not in kinds})
         if unknown:
             bad_rows = [r for r, lab in zip(rows, labels) if lab in unknown]
-            raise ValueError(
-                f"Row(s) {', '.join(bad_rows)} have unknown kind(s) {', '.join(unknown)}; "
-                f"known kinds: {', '.join(kinds)}."
+            raise fail(
+                _OWNER,
+                f"kinds must include every label: row(s) {', '.join(bad_rows)} have unknown kind(s) "
+                f"{', '.join(unknown)}; known kinds: {', '.join(kinds)}.",
             )
     empty = [k for k in kinds if k not in labels]
     if empty:
-        raise ValueError(
-            f"Kind(s) {', '.join(empty)} have no rows in the table, so their expression cannot "
-            "be estimated; add rows or leave them out of kinds."
+        raise fail(
+            _OWNER,
+            f"kinds must all have rows: kind(s) {', '.join(empty)} have no rows in the table, so their "
+            "expression cannot be estimated; add rows or leave them out of kinds.",
         )
     return labels, kinds
 

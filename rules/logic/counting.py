@@ -37,7 +37,9 @@ class Count(boolalg.BooleanFunction):
     @classmethod
     def eval(cls, k, formula):
         if not (isinstance(k, sympy.Integer) and k >= 0):
-            raise fail(cls.__name__, f"k must be a non-negative integer, got {k!r}; e.g. {cls.__name__}(2, p).", TypeError)
+            raise fail(
+                cls.__name__, f"k must be a non-negative integer, got {k!r}; e.g. {cls.__name__}(2, p).", TypeError
+            )
         if not isinstance(formula, boolalg.Boolean):
             raise fail(
                 cls.__name__, f"p must be a Boolean (a predicate symbol or formula), got {formula!r}.", TypeError

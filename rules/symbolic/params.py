@@ -80,7 +80,9 @@ def check_symbols(expr: sympy.Basic, inputs: tuple, param_names: tuple, owner: s
     """
     clash = sorted(set(inputs) & set(param_names))
     if clash:
-        raise fail(owner, f"params must not repeat inputs: {', '.join(clash)} cannot be both an input and a parameter.")
+        raise fail(
+            owner, f"params must not repeat inputs: {', '.join(clash)} cannot be both an input and a parameter."
+        )
     unknown = sorted(s.name for s in expr.free_symbols if s.name not in inputs and s.name not in param_names)
     if unknown:
         raise fail(

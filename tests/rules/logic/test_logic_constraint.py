@@ -130,7 +130,7 @@ def test_values_outside_unit_interval():
 
 
 def test_unknown_and_missing_predicates():
-    with pytest.raises(ValueError, match="predicates must cover every symbol of .*: unknown mucsle; known: gut, muscle"):
+    with pytest.raises(ValueError, match="predicates must cover every symbol .*: unknown mucsle; known: gut, muscle"):
         Constraint("Implies(gut, Not(mucsle))", predicates=("gut", "muscle"))
     c = Constraint("Implies(gut, Not(muscle))")
     with pytest.raises(ValueError, match="truth must give values for muscle; given: gut, skin"):
