@@ -97,6 +97,16 @@ def _read_values(table) -> np.ndarray:
     return values
 
 
+def _axis_names(names, what: str, count: int, unit: str) -> tuple[str, ...]:
+    """One name per table row or column, or an error saying how many are needed."""
+    if names is None:
+        raise fail(_OWNER, f"{what} must name the table's {count} {unit}s: pass {what}=(...).")
+    names = _names(names, what)
+    if len(names) != count:
+        raise fail(_OWNER, f"{what} must have one name per {unit}: {len(names)} given for {count} {unit}s.")
+    return names
+
+
 def _read_table(table, genes, rows):
     """(values (R, G) float64, gene names, row names) from an array or a dict."""
     if isinstance(table, Mapping):
@@ -108,24 +118,8 @@ def _read_table(table, genes, rows):
         if isinstance(next(iter(table.values())), Mapping):
             return (*_read_nested(table, genes), rows)
     values = _read_values(table)
-    if genes is None:
-        raise fail(_OWNER, f"genes must name the table's {values.shape[1]} gene columns: pass genes=(...).")
-    genes = _names(genes, "genes")
-    if len(genes) != values.shape[1]:
-        raise fail(
-            _OWNER,
-            f"genes must have one name per column: genes names {len(genes)} gene(s) but the table has "
-            f"{values.shape[1]} columns.",
-        )
-    if rows is None:
-        raise fail(_OWNER, f"rows must name the table's {values.shape[0]} rows (cell names or kinds): pass rows=(...).")
-    rows = _names(rows, "rows")
-    if len(rows) != values.shape[0]:
-        raise fail(
-            _OWNER,
-            f"rows must have one name per row: rows names {len(rows)} row(s) but the table has "
-            f"{values.shape[0]} rows.",
-        )
+    genes = _axis_names(genes, "genes", values.shape[1], "column")
+    rows = _axis_names(rows, "rows", values.shape[0], "row")
     return values, genes, rows
 
 

@@ -173,6 +173,10 @@ def test_errors():
         GeneExpressionPrior.from_table({})
     with pytest.raises(ValueError, match=r"genes must have one name per column: .* 4 columns"):
         GeneExpressionPrior.from_table(MEANS, genes=GENES[:3], rows=KINDS)
+    with pytest.raises(ValueError, match=r"rows must name the table's \d+ rows"):
+        GeneExpressionPrior.from_table(MEANS, genes=GENES)
+    with pytest.raises(ValueError, match="rows must have one name per row"):
+        GeneExpressionPrior.from_table(MEANS, genes=GENES, rows=KINDS[:1])
     with pytest.raises(ValueError, match=r"kinds must include every label: row\(s\) skin .*known kinds: gut, muscle"):
         GeneExpressionPrior.from_table(MEANS, genes=GENES, rows=KINDS, kinds=("gut", "muscle"))
     with pytest.raises(ValueError, match=r"kinds must all have rows: kind\(s\) neuron have no rows"):
