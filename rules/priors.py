@@ -36,79 +36,90 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from automata._checks import check_choice, check_number, fail
+
 __all__ = ["GeneExpressionPrior", "LIKELIHOODS"]
 
 LIKELIHOODS = ("gaussian", "bernoulli")
 
 
+_OWNER = "GeneExpressionPrior.from_table"
+
+
 def _names(value, what: str) -> tuple[str, ...]:
     if isinstance(value, str):
-        raise TypeError(f"{what} must be a sequence of names, got the single string {value!r}.")
+        raise fail(_OWNER, f"{what} must be a sequence of names, got the single string {value!r}.", TypeError)
     return tuple(str(v) for v in value)
+
+
+def _read_nested(table: Mapping, genes) -> tuple[np.ndarray, tuple]:
+    """`{row: {gene: value}}` -> (values, genes): the genes are the union, missing entries NaN."""
+    seen = []
+    for r, entry in table.items():
+        if not isinstance(entry, Mapping):
+            raise fail(
+                _OWNER, f"table rows must all be dicts of gene -> value like the first; row {r!r} is not.", TypeError
+            )
+        seen += [str(g) for g in entry if str(g) not in seen]
+    if genes is None:
+        genes = tuple(seen)
+    else:
+        genes = _names(genes, "genes")
+        unknown = [g for g in seen if g not in genes]
+        if unknown:
+            raise fail(
+                _OWNER,
+                f"genes must name every gene of the table: the table has gene(s) {', '.join(unknown)} "
+                f"that are not in genes={genes}; add them or drop them from the table.",
+            )
+    values = np.full((len(table), len(genes)), np.nan)
+    for i, entry in enumerate(table.values()):
+        for g, v in entry.items():
+            values[i, genes.index(str(g))] = np.nan if v is None else float(v)
+    return values, genes
+
+
+def _read_values(table) -> np.ndarray:
+    """A dict of rows or an array -> a `(rows, genes)` float64 array, checked to be 2D and non-empty."""
+    if isinstance(table, Mapping):
+        values = np.asarray([np.asarray(v, dtype=np.float64) for v in table.values()])
+    else:
+        try:
+            values = np.asarray(table, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise fail(
+                _OWNER, f"table must be a numeric cell x gene array or a dict; got {type(table).__name__}.", TypeError
+            ) from err
+    if values.ndim != 2:
+        raise fail(_OWNER, f"table must be 2D (cells x genes), got shape {values.shape}.")
+    if values.shape[0] == 0 or values.shape[1] == 0:
+        raise fail(_OWNER, f"table must have rows and genes; the expression table is empty (shape {values.shape}).")
+    return values
+
+
+def _axis_names(names, what: str, count: int, unit: str) -> tuple[str, ...]:
+    """One name per table row or column, or an error saying how many are needed."""
+    if names is None:
+        raise fail(_OWNER, f"{what} must name the table's {count} {unit}s: pass {what}=(...).")
+    names = _names(names, what)
+    if len(names) != count:
+        raise fail(_OWNER, f"{what} must have one name per {unit}: {len(names)} given for {count} {unit}s.")
+    return names
 
 
 def _read_table(table, genes, rows):
     """(values (R, G) float64, gene names, row names) from an array or a dict."""
     if isinstance(table, Mapping):
         if rows is not None:
-            raise ValueError("rows= is taken from the dict's keys; do not pass it with a dict table.")
+            raise fail(_OWNER, "rows must not be given with a dict table: they are the dict's keys.")
         rows = tuple(str(r) for r in table)
         if not rows:
-            raise ValueError("The expression table is empty: it has no rows (cells or kinds).")
-        first = next(iter(table.values()))
-        if isinstance(first, Mapping):
-            # {row: {gene: value}}: the genes are the union, missing entries are NaN.
-            seen = []
-            for r, entry in table.items():
-                if not isinstance(entry, Mapping):
-                    raise TypeError(f"Row {r!r} is not a dict of gene -> value like the first row.")
-                for g in entry:
-                    if str(g) not in seen:
-                        seen.append(str(g))
-            if genes is None:
-                genes = tuple(seen)
-            else:
-                genes = _names(genes, "genes")
-                unknown = [g for g in seen if g not in genes]
-                if unknown:
-                    raise ValueError(
-                        f"The table has gene(s) {', '.join(unknown)} that are not in genes="
-                        f"{genes}; add them or drop them from the table."
-                    )
-            values = np.full((len(rows), len(genes)), np.nan)
-            for i, entry in enumerate(table.values()):
-                for g, v in entry.items():
-                    values[i, genes.index(str(g))] = np.nan if v is None else float(v)
-            return values, genes, rows
-        values = np.asarray([np.asarray(v, dtype=np.float64) for v in table.values()])
-    else:
-        try:
-            values = np.asarray(table, dtype=np.float64)
-        except (TypeError, ValueError) as err:
-            raise TypeError(
-                "The expression table must be a numeric cell x gene array or a dict; got "
-                f"{type(table).__name__}."
-            ) from err
-    if values.ndim != 2:
-        raise ValueError(
-            f"The expression table must be 2D (cells x genes), got shape {values.shape}."
-        )
-    if values.shape[0] == 0 or values.shape[1] == 0:
-        raise ValueError(f"The expression table is empty (shape {values.shape}); it needs rows and genes.")
-    if genes is None:
-        raise ValueError(f"Name the table's {values.shape[1]} gene columns with genes=(...).")
-    genes = _names(genes, "genes")
-    if len(genes) != values.shape[1]:
-        raise ValueError(
-            f"genes names {len(genes)} gene(s) but the table has {values.shape[1]} columns."
-        )
-    if rows is None:
-        raise ValueError(
-            f"Name the table's {values.shape[0]} rows (cell names or kinds) with rows=(...)."
-        )
-    rows = _names(rows, "rows")
-    if len(rows) != values.shape[0]:
-        raise ValueError(f"rows names {len(rows)} row(s) but the table has {values.shape[0]} rows.")
+            raise fail(_OWNER, "table must have rows; the expression table is empty: it has no rows (cells or kinds).")
+        if isinstance(next(iter(table.values())), Mapping):
+            return (*_read_nested(table, genes), rows)
+    values = _read_values(table)
+    genes = _axis_names(genes, "genes", values.shape[1], "column")
+    rows = _axis_names(rows, "rows", values.shape[0], "row")
     return values, genes, rows
 
 
@@ -179,95 +190,24 @@ class GeneExpressionPrior(struct.PyTreeNode):
           >>> prior.kinds, prior.genes
           (('AB', 'EMS'), ('g1', 'g2'))
         """
-        if likelihood not in LIKELIHOODS:
-            raise ValueError(f"Unknown likelihood {likelihood!r}; choose 'gaussian' or 'bernoulli'.")
-        if kind_prior not in ("uniform", "frequency"):
-            raise ValueError(f"Unknown kind_prior {kind_prior!r}; choose 'uniform' or 'frequency'.")
+        _check_fit_options(likelihood, kind_prior, std, min_std, smoothing, _OWNER)
         values, genes, rows = _read_table(table, genes, rows)
         if len(set(genes)) != len(genes):
             dup = sorted({g for g in genes if genes.count(g) > 1})
-            raise ValueError(f"Gene names must be unique; repeated: {', '.join(dup)}.")
-        labels = rows if labels is None else _names(labels, "labels")
-        if len(labels) != len(rows):
-            raise ValueError(f"labels gives {len(labels)} kind(s) for {len(rows)} row(s); give one per row.")
-        if kinds is None:
-            kinds = tuple(dict.fromkeys(labels))
-        else:
-            kinds = _names(kinds, "kinds")
-            if len(set(kinds)) != len(kinds):
-                raise ValueError(f"Kind names must be unique, got {kinds}.")
-            unknown = sorted({lab for lab in labels if lab not in kinds})
-            if unknown:
-                bad_rows = [r for r, lab in zip(rows, labels) if lab in unknown]
-                raise ValueError(
-                    f"Row(s) {', '.join(bad_rows)} have unknown kind(s) {', '.join(unknown)}; "
-                    f"known kinds: {', '.join(kinds)}."
-                )
-        empty = [k for k in kinds if k not in labels]
-        if empty:
-            raise ValueError(
-                f"Kind(s) {', '.join(empty)} have no rows in the table, so their expression cannot "
-                "be estimated; add rows or leave them out of kinds."
-            )
+            raise fail(_OWNER, f"genes must be unique names; repeated: {', '.join(dup)}.")
+        labels, kinds = _kinds_of(rows, labels, kinds)
         label_idx = np.array([kinds.index(lab) for lab in labels])
-        measured = ~np.isnan(values)
-        gene_mask = measured.any(axis=0)
-        num_kinds, num_genes = len(kinds), len(genes)
-
         if likelihood == "gaussian":
-            overall_mean = np.where(gene_mask, _nanmean(values, axis=0), 0.0)
-            loc = np.empty((num_kinds, num_genes))
-            for k in range(num_kinds):
-                sel = values[label_idx == k]
-                kmean = _nanmean(sel, axis=0)
-                loc[k] = np.where(np.isnan(kmean), overall_mean, kmean)
-            if std is not None:
-                if not np.isfinite(std) or std <= 0:
-                    raise ValueError(f"std must be positive and finite, got {std!r}.")
-                scale = np.full((num_kinds, num_genes), float(std))
-            else:
-                # Pooled within-kind variance: squared deviations from each row's kind mean,
-                # over the rows of kinds with at least two measurements of the gene.
-                dev = values - loc[label_idx]
-                ss = np.zeros(num_genes)
-                dof = np.zeros(num_genes)
-                for k in range(num_kinds):
-                    m = measured[label_idx == k]
-                    cnt = m.sum(axis=0)
-                    d = np.where(m, dev[label_idx == k], 0.0)
-                    ss += np.where(cnt >= 2, (d**2).sum(axis=0), 0.0)
-                    dof += np.where(cnt >= 2, cnt - 1, 0)
-                pooled = np.sqrt(np.divide(ss, dof, out=np.zeros(num_genes), where=dof > 0))
-                overall = _nanstd(values, axis=0)
-                gene_std = np.where(dof > 0, pooled, overall)
-                if not np.isfinite(min_std) or min_std <= 0:
-                    raise ValueError(f"min_std must be positive, got {min_std!r}.")
-                gene_std = np.maximum(np.nan_to_num(gene_std, nan=min_std), min_std)
-                scale = np.broadcast_to(gene_std, (num_kinds, num_genes)).copy()
+            loc, scale = _fit_gaussian(values, label_idx, len(kinds), std, min_std)
         else:
-            if not smoothing > 0:
-                raise ValueError(f"smoothing must be positive, got {smoothing!r}.")
-            on = np.where(measured, values > threshold, False)
-            tot_on, tot = on.sum(axis=0), measured.sum(axis=0)
-            overall_p = (tot_on + smoothing) / (tot + 2 * smoothing)
-            loc = np.empty((num_kinds, num_genes))
-            for k in range(num_kinds):
-                sel = label_idx == k
-                n_on, n = on[sel].sum(axis=0), measured[sel].sum(axis=0)
-                loc[k] = np.where(n > 0, (n_on + smoothing) / (n + 2 * smoothing), overall_p)
-            scale = np.ones((num_kinds, num_genes))
+            loc, scale = _fit_bernoulli(values, label_idx, len(kinds), threshold, smoothing)
+        gene_mask = (~np.isnan(values)).any(axis=0)
         loc = np.where(gene_mask, loc, 0.0 if likelihood == "gaussian" else 0.5)
-
-        if kind_prior == "uniform":
-            log_kind_prior = np.full(num_kinds, -np.log(num_kinds))
-        else:
-            counts = np.bincount(label_idx, minlength=num_kinds)
-            log_kind_prior = np.log(counts / counts.sum())
         f = jnp.result_type(float)
         return cls(
             loc=jnp.asarray(loc, f),
             scale=jnp.asarray(scale, f),
-            log_kind_prior=jnp.asarray(log_kind_prior, f),
+            log_kind_prior=jnp.asarray(_log_kind_prior(kind_prior, label_idx, len(kinds)), f),
             gene_mask=jnp.asarray(gene_mask, f),
             genes=genes,
             kinds=kinds,
@@ -392,10 +332,8 @@ class GeneExpressionPrior(struct.PyTreeNode):
         Returns:
           a scalar: the (masked) mean over cells.
         """
-        if divergence not in ("kl", "cross_entropy"):
-            raise ValueError(f"Unknown divergence {divergence!r}; choose 'kl' or 'cross_entropy'.")
-        if target not in ("prior", "posterior"):
-            raise ValueError(f"Unknown target {target!r}; choose 'prior' or 'posterior'.")
+        check_choice(divergence, "divergence", ("kl", "cross_entropy"), owner="GeneExpressionPrior.loss")
+        check_choice(target, "target", ("prior", "posterior"), owner="GeneExpressionPrior.loss")
         logits = jnp.asarray(logits)
         if logits.ndim == 0 or logits.shape[-1] != self.num_kinds:
             raise ValueError(
@@ -455,3 +393,103 @@ def _nanstd(values: np.ndarray, axis: int) -> np.ndarray:
     dev = np.where(np.isnan(values), 0.0, values - mean)
     cnt = (~np.isnan(values)).sum(axis=axis)
     return np.sqrt(np.divide((dev**2).sum(axis=axis), cnt, out=np.full(mean.shape, np.nan), where=cnt > 0))
+
+
+def _check_fit_options(likelihood, kind_prior, std, min_std, smoothing, owner: str) -> None:
+    """The fit's options, checked where the chosen likelihood uses them."""
+    check_choice(likelihood, "likelihood", LIKELIHOODS, owner=owner)
+    check_choice(kind_prior, "kind_prior", ("uniform", "frequency"), owner=owner)
+    if likelihood == "bernoulli":
+        check_number(smoothing, "smoothing", minimum=0.0, open_minimum=True, owner=owner)
+    elif std is not None:
+        check_number(std, "std", minimum=0.0, open_minimum=True, owner=owner)
+    else:
+        check_number(min_std, "min_std", minimum=0.0, open_minimum=True, owner=owner)
+
+
+def _kinds_of(rows: tuple, labels, kinds) -> tuple[tuple, tuple]:
+    """The kind label of each row and the kinds in output order, checked against each other."""
+    labels = rows if labels is None else _names(labels, "labels")
+    if len(labels) != len(rows):
+        raise fail(_OWNER, f"labels must give one kind per row: it gives {len(labels)} for {len(rows)} row(s).")
+    if kinds is None:
+        kinds = tuple(dict.fromkeys(labels))
+    else:
+        kinds = _names(kinds, "kinds")
+        if len(set(kinds)) != len(kinds):
+            raise fail(_OWNER, f"kinds must be unique names, got {kinds}.")
+        unknown = sorted({lab for lab in labels if lab not in kinds})
+        if unknown:
+            bad_rows = [r for r, lab in zip(rows, labels) if lab in unknown]
+            raise fail(
+                _OWNER,
+                f"kinds must include every label: row(s) {', '.join(bad_rows)} have unknown kind(s) "
+                f"{', '.join(unknown)}; known kinds: {', '.join(kinds)}.",
+            )
+    empty = [k for k in kinds if k not in labels]
+    if empty:
+        raise fail(
+            _OWNER,
+            f"kinds must all have rows: kind(s) {', '.join(empty)} have no rows in the table, so their "
+            "expression cannot be estimated; add rows or leave them out of kinds.",
+        )
+    return labels, kinds
+
+
+def _pooled_std(values: np.ndarray, loc: np.ndarray, label_idx: np.ndarray, min_std: float) -> np.ndarray:
+    """`(num_genes,)` pooled within-kind standard deviation, floored at `min_std`.
+
+    Squared deviations from each row's kind mean, over the rows of kinds with at least two
+    measurements of the gene; the gene's standard deviation over all rows where no kind has two.
+    """
+    measured = ~np.isnan(values)
+    num_genes = values.shape[1]
+    dev = values - loc[label_idx]
+    ss = np.zeros(num_genes)
+    dof = np.zeros(num_genes)
+    for k in range(loc.shape[0]):
+        m = measured[label_idx == k]
+        cnt = m.sum(axis=0)
+        d = np.where(m, dev[label_idx == k], 0.0)
+        ss += np.where(cnt >= 2, (d**2).sum(axis=0), 0.0)
+        dof += np.where(cnt >= 2, cnt - 1, 0)
+    pooled = np.sqrt(np.divide(ss, dof, out=np.zeros(num_genes), where=dof > 0))
+    gene_std = np.where(dof > 0, pooled, _nanstd(values, axis=0))
+    return np.maximum(np.nan_to_num(gene_std, nan=min_std), min_std)
+
+
+def _fit_gaussian(values, label_idx, num_kinds: int, std, min_std) -> tuple[np.ndarray, np.ndarray]:
+    """`(loc, scale)`, each `(num_kinds, num_genes)`: kind means and a fixed or pooled std."""
+    num_genes = values.shape[1]
+    gene_mask = (~np.isnan(values)).any(axis=0)
+    overall_mean = np.where(gene_mask, _nanmean(values, axis=0), 0.0)
+    loc = np.empty((num_kinds, num_genes))
+    for k in range(num_kinds):
+        kmean = _nanmean(values[label_idx == k], axis=0)
+        loc[k] = np.where(np.isnan(kmean), overall_mean, kmean)
+    if std is not None:
+        return loc, np.full((num_kinds, num_genes), float(std))
+    gene_std = _pooled_std(values, loc, label_idx, float(min_std))
+    return loc, np.broadcast_to(gene_std, (num_kinds, num_genes)).copy()
+
+
+def _fit_bernoulli(values, label_idx, num_kinds: int, threshold, smoothing) -> tuple[np.ndarray, np.ndarray]:
+    """`(loc, scale)`: smoothed per-kind on-probabilities and ones, each `(num_kinds, num_genes)`."""
+    measured = ~np.isnan(values)
+    on = np.where(measured, values > threshold, False)
+    tot_on, tot = on.sum(axis=0), measured.sum(axis=0)
+    overall_p = (tot_on + smoothing) / (tot + 2 * smoothing)
+    loc = np.empty((num_kinds, values.shape[1]))
+    for k in range(num_kinds):
+        sel = label_idx == k
+        n_on, n = on[sel].sum(axis=0), measured[sel].sum(axis=0)
+        loc[k] = np.where(n > 0, (n_on + smoothing) / (n + 2 * smoothing), overall_p)
+    return loc, np.ones_like(loc)
+
+
+def _log_kind_prior(kind_prior: str, label_idx: np.ndarray, num_kinds: int) -> np.ndarray:
+    """`(num_kinds,)` log-probabilities: uniform, or by each kind's number of rows."""
+    if kind_prior == "uniform":
+        return np.full(num_kinds, -np.log(num_kinds))
+    counts = np.bincount(label_idx, minlength=num_kinds)
+    return np.log(counts / counts.sum())

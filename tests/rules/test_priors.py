@@ -114,7 +114,7 @@ def test_posterior_target_combines_prediction_and_expression():
     missing = np.full_like(cells, np.nan)
     assert float(prior.loss(logits, missing, target="posterior")) == pytest.approx(0.0, abs=1e-6)
     assert float(prior.loss(logits, missing)) > 1e-3
-    with pytest.raises(ValueError, match="Unknown target"):
+    with pytest.raises(ValueError, match="GeneExpressionPrior.loss: target must be one of"):
         prior.loss(logits, cells, target="likelihood")
 
 
@@ -167,24 +167,36 @@ def test_frequency_kind_prior_and_vocabulary():
 
 
 def test_errors():
-    with pytest.raises(ValueError, match=r"The expression table is empty \(shape \(0, 4\)\)"):
+    with pytest.raises(ValueError, match=r"table must have rows and genes; .*\(shape \(0, 4\)\)"):
         GeneExpressionPrior.from_table(np.zeros((0, 4)), genes=GENES, rows=())
-    with pytest.raises(ValueError, match="The expression table is empty: it has no rows"):
+    with pytest.raises(ValueError, match="table must have rows"):
         GeneExpressionPrior.from_table({})
-    with pytest.raises(ValueError, match=r"genes names 3 gene\(s\) but the table has 4 columns"):
+    with pytest.raises(ValueError, match=r"genes must have one name per column: .* 4 columns"):
         GeneExpressionPrior.from_table(MEANS, genes=GENES[:3], rows=KINDS)
-    with pytest.raises(ValueError, match=r"Row\(s\) skin have unknown kind\(s\) skin; known kinds: gut, muscle"):
+    with pytest.raises(ValueError, match=r"rows must name the table's \d+ rows"):
+        GeneExpressionPrior.from_table(MEANS, genes=GENES)
+    with pytest.raises(ValueError, match="rows must have one name per row"):
+        GeneExpressionPrior.from_table(MEANS, genes=GENES, rows=KINDS[:1])
+    with pytest.raises(ValueError, match=r"kinds must include every label: row\(s\) skin .*known kinds: gut, muscle"):
         GeneExpressionPrior.from_table(MEANS, genes=GENES, rows=KINDS, kinds=("gut", "muscle"))
-    with pytest.raises(ValueError, match=r"Kind\(s\) neuron have no rows"):
+    with pytest.raises(ValueError, match=r"kinds must all have rows: kind\(s\) neuron have no rows"):
         GeneExpressionPrior.from_table(MEANS, genes=GENES, rows=KINDS, kinds=KINDS + ("neuron",))
-    with pytest.raises(ValueError, match="must be 2D"):
+    with pytest.raises(ValueError, match="from_table: table must be 2D"):
         GeneExpressionPrior.from_table(np.zeros(4), genes=GENES, rows=("a",))
-    with pytest.raises(ValueError, match="Gene names must be unique"):
+    with pytest.raises(ValueError, match="genes must be unique names"):
         GeneExpressionPrior.from_table(MEANS, genes=("a", "a", "b", "c"), rows=KINDS)
-    with pytest.raises(ValueError, match=r"gene\(s\) zz that are not in genes="):
+    with pytest.raises(ValueError, match=r"genes must name every gene of the table: .*gene\(s\) zz"):
         GeneExpressionPrior.from_table({"r": {"a": 1.0, "zz": 2.0}}, genes=("a",))
-    with pytest.raises(ValueError, match="Unknown likelihood"):
+    with pytest.raises(ValueError, match="from_table: likelihood must be one of"):
         GeneExpressionPrior.from_table(MEANS, genes=GENES, rows=KINDS, likelihood="poisson")
+    with pytest.raises(ValueError, match="from_table: kind_prior must be one of"):
+        GeneExpressionPrior.from_table(MEANS, genes=GENES, rows=KINDS, kind_prior="equal")
+    with pytest.raises(ValueError, match="from_table: std must be a finite number > 0"):
+        GeneExpressionPrior.from_table(MEANS, genes=GENES, rows=KINDS, std=0.0)
+    with pytest.raises(ValueError, match="from_table: min_std must be a finite number > 0"):
+        GeneExpressionPrior.from_table(MEANS, genes=GENES, rows=KINDS, min_std=-1.0)
+    with pytest.raises(ValueError, match="from_table: smoothing must be a finite number > 0"):
+        GeneExpressionPrior.from_table(MEANS, genes=GENES, rows=KINDS, likelihood="bernoulli", smoothing=0)
     prior = GeneExpressionPrior.from_table(MEANS, genes=GENES, rows=KINDS)
     with pytest.raises(ValueError, match=r"expression has 3 gene\(s\) on its last axis \(shape \(2, 3\)\) but the prior has 4"):
         prior.log_prob(np.zeros((2, 3)))
