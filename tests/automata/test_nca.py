@@ -144,6 +144,7 @@ def test_vmap_over_batch_equals_loop():
     np.testing.assert_allclose(mapped, batched, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_gradient_through_steps_matches_finite_differences():
     with jax.enable_x64(True):
         lat = automata.Lattice((8, 8), boundary="fixed")
@@ -163,6 +164,7 @@ def test_gradient_through_steps_matches_finite_differences():
         check_grads(loss, (params,), order=1, modes=("rev",), eps=1e-6, atol=1e-6, rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_short_training_run_lowers_the_loss():
     lat = automata.Lattice((16, 16), boundary="fixed")
     yy, xx = np.mgrid[:16, :16] - 7.5

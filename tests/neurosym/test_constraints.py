@@ -101,6 +101,7 @@ def test_life_like_expectation_matches_monte_carlo():
     np.testing.assert_allclose(exact, mc, atol=0.035)
 
 
+@pytest.mark.slow
 def test_temporal_loss_zero_on_a_rollout_and_gradients():
     lat = automata.Lattice((12, 12))
     board = jax.random.bernoulli(jax.random.key(5), 0.35, (12, 12))

@@ -133,6 +133,7 @@ def test_the_default_fresh_encoder_reads_each_cell_from_its_own_pixels():
     assert _swap_change(default, image, swapped, labels) < 0.1 * _swap_change(deeper, image, swapped, labels)
 
 
+@pytest.mark.slow
 def test_synthetic_embryo_is_consistent():
     e = simulate_embryo(jax.random.key(3), lattice_shape=(12, 12), num_cells=24)
     present = e.present

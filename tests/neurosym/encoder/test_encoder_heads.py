@@ -24,6 +24,7 @@ def test_outer_probability_sums_the_outer_kinds():
         outer_probability(logits[..., :3])
 
 
+@pytest.mark.slow
 def test_with_kinds_keeps_the_body_and_replaces_the_head():
     old = Encoder(("a", "b", "c"), features=(4, 8), head_hidden=6, rngs=nnx.Rngs(0))
     new = with_kinds(old, ("x", "y"), rngs=nnx.Rngs(5))

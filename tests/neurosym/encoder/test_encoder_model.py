@@ -61,6 +61,7 @@ def test_normalised_encoder_ignores_gain_and_offset():
     assert not np.allclose(a, Encoder(("a", "b"), features=(4, 8), rngs=nnx.Rngs(2))(image, labels, num_labels=17))
 
 
+@pytest.mark.slow
 def test_odd_sizes_are_padded_inside_and_cropped_back():
     enc = Encoder(("a", "b"), features=(2, 4), head_hidden=2, rngs=nnx.Rngs(0))
     graphdef, state = nnx.split(enc)

@@ -64,6 +64,7 @@ def test_batches_from_a_function_of_the_key_an_iterable_or_none():
                                rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_train_from_an_iterable_and_running_out():
     enc = _small()
     data = [_blocks(jax.random.key(i), batch=2) for i in range(3)]

@@ -22,6 +22,7 @@ def mlp_life(board):
     return jax.nn.sigmoid(logit)
 
 
+@pytest.mark.slow
 def test_extract_rule_from_a_network_and_fidelity():
     t = extract_rule(mlp_life)
     assert t.is_totalistic and t.to_bs() == "B3/S23"

@@ -199,6 +199,7 @@ def test_score_function_and_relaxed_for_the_cycle_period():
     assert_unbiased(g.cycle.period[:, 1], exact)
 
 
+@pytest.mark.slow
 def test_score_function_for_payoffs():
     # Two neighbours of kinds 0 and 2, one step: payoff_i = A[k_i, k_other],
     # h_i = 0.2 (1 - w + w payoff_i), loss (N_1 - 3)^2.
