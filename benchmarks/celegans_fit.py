@@ -20,9 +20,9 @@ from pathlib import Path
 
 import jax
 
-from neurosym import datasets
+from neurosym import io
 from neurosym.files import write_json
-from neurosym.lineage_fit import fit_lineage
+from neurosym.fit.lineage import fit_lineage
 from rules.celegans import FOUNDERS
 
 
@@ -34,12 +34,12 @@ def main(argv=None) -> int:
     p.add_argument("--starts", type=int, default=4)
     p.add_argument("--out", default=None)
     args = p.parse_args(argv)
-    names = datasets.list_celegans(condition=args.condition)
+    names = io.list_celegans(condition=args.condition)
     rows = []
     print(f"{'embryo':32s} " + " ".join(f"{f:>6s}" for f in FOUNDERS) + "   count RMS   seconds")
     for name in names:
         t0 = time.perf_counter()
-        res = fit_lineage(datasets.load_celegans(name), num_steps=args.steps, num_starts=args.starts,
+        res = fit_lineage(io.load_celegans(name), num_steps=args.steps, num_starts=args.starts,
                           progress=False)
         errs = res.cycle_errors()
         row = {"embryo": name, "cycle_minutes": res.cycle_minutes, "measured_cycle_minutes": res.measured_cycle,

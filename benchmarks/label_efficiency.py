@@ -59,7 +59,7 @@ from common import label_efficiency, label_masks, print_label_tables, run_meta
 from neurosym.files import write_json
 from neurosym.constraints import logic_loss, prior_loss
 from neurosym.encoder import Encoder, cell_cross_entropy, load_pretrained, train
-from neurosym.pretrain import with_kinds
+from neurosym.encoder import with_kinds
 from neurosym.render import Microscope
 from neurosym.synthetic import FOUNDERS, marker_profiles, simulate_embryo
 from rules.logic import Constraint

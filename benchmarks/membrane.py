@@ -29,7 +29,7 @@ contact graph is `neurosym.symbolise.contact_graph` on the cleaned labels, as it
 
 Model: the shipped pre-trained body `load_pretrained("membrane2d")` (a U-Net trained on rendered
 membrane-stained embryos to read each cell's stain level and whether it is an outer or an inner
-cell; `--weights` takes another) with a fresh two-kind head (`neurosym.pretrain.with_kinds`);
+cell; `--weights` takes another) with a fresh two-kind head (`neurosym.encoder.with_kinds`);
 the whole network is fine-tuned (Adam, learning rate 1e-3: 3e-3 overwrites the pre-trained
 features within 40 steps). Before any fine-tuning, the pre-trained head itself (its "outer"
 probability) is scored too: how far the simulation alone gets on real images, with no labels.
@@ -105,7 +105,7 @@ from common import label_efficiency, label_masks, print_label_tables, run_meta
 from neurosym import encoder as enc
 from neurosym.files import write_json
 from neurosym.constraints import kind_probabilities, neighbour_index
-from neurosym.pretrain import EMBRYO_KINDS, outer_probability, with_kinds
+from neurosym.encoder import EMBRYO_KINDS, outer_probability, with_kinds
 from neurosym.symbolise import contact_graph
 from rules.logic import Constraint
 
