@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 __all__ = [
+    "as_float",
     "error_if",
     "check_choice", "check_finite_array", "check_int", "check_key", "check_number", "check_numbers",
     "concrete", "fail",
@@ -29,6 +30,17 @@ __all__ = [
 
 def _prefix(owner: str) -> str:
     return f"{owner}: " if owner else ""
+
+
+def as_float(x) -> jax.Array:
+    """`x` as a JAX array of a floating dtype (integers and bools become the default float).
+
+    Example:
+      >>> as_float(3).dtype == jnp.result_type(float)
+      True
+    """
+    x = jnp.asarray(x)
+    return x if jnp.issubdtype(x.dtype, jnp.inexact) else x.astype(jnp.result_type(float))
 
 
 def fail(owner: str, message: str, error: type[Exception] = ValueError) -> Exception:

@@ -28,6 +28,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from automata._checks import as_float
+
 __all__ = [
     "bernoulli_log_prob",
     "categorical_log_prob",
@@ -61,12 +63,6 @@ def _check_temperature(temperature, name: str = "temperature") -> None:
             "such as 0.1 for a sharp relaxation; for the exact discrete value use the hard_* or "
             "straight_through_* functions instead of temperature 0."
         )
-
-
-def _float(x) -> jax.Array:
-    """`x` as an array of a floating dtype (integer and boolean inputs become the default float)."""
-    x = jnp.asarray(x)
-    return x if jnp.issubdtype(x.dtype, jnp.inexact) else x.astype(jnp.result_type(float))
 
 
 def _unit_noise(key, uniform, shape, dtype, name: str) -> jax.Array:
@@ -109,7 +105,7 @@ def soft_threshold(x, threshold=0.0, temperature=1.0) -> jax.Array:
       0.9933071732521057
     """
     _check_temperature(temperature)
-    x = _float(x)
+    x = as_float(x)
     return jax.nn.sigmoid((x - threshold) / temperature)
 
 
@@ -120,7 +116,7 @@ def hard_threshold(x, threshold=0.0) -> jax.Array:
       >>> hard_threshold(jnp.array([0.4, 0.6]), 0.5)
       Array([0., 1.], dtype=float32)
     """
-    x = _float(x)
+    x = as_float(x)
     return (x > threshold).astype(x.dtype)
 
 
@@ -142,7 +138,7 @@ def straight_through(hard, soft) -> jax.Array:
       >>> jax.grad(lambda x: straight_through(jnp.round(x), 2 * x))(x)
       Array(2., dtype=float32, weak_type=True)
     """
-    soft = _float(soft)
+    soft = as_float(soft)
     hard = jnp.asarray(hard).astype(soft.dtype)
     return hard + (soft - jax.lax.stop_gradient(soft))
 
@@ -165,7 +161,7 @@ def straight_through_round(x) -> jax.Array:
       >>> jax.grad(lambda x: straight_through_round(x) ** 2)(1.3)  # 2 * round(1.3) * 1
       Array(2., dtype=float32, weak_type=True)
     """
-    x = _float(x)
+    x = as_float(x)
     return straight_through(jax.lax.stop_gradient(jnp.round(x)), x)
 
 
@@ -187,7 +183,7 @@ def soft_count_equals(n, k, temperature=0.25) -> jax.Array:
       [0.0, 0.007, 0.987, 0.007, 0.0]
     """
     _check_temperature(temperature)
-    n = _float(n)
+    n = as_float(n)
     return jax.nn.sigmoid((n - (k - 0.5)) / temperature) * jax.nn.sigmoid(((k + 0.5) - n) / temperature)
 
 
@@ -219,7 +215,7 @@ def gumbel_softmax(key, logits, temperature=1.0, hard=False, axis=-1, *, uniform
       1.0
     """
     _check_temperature(temperature)
-    logits = _float(logits)
+    logits = as_float(logits)
     u = _unit_noise(key, uniform, logits.shape, logits.dtype, "gumbel_softmax")
     gumbel = -jnp.log(-jnp.log(u))
     soft = jax.nn.softmax((logits + gumbel) / temperature, axis=axis)
@@ -256,7 +252,7 @@ def soft_bernoulli(key, p, temperature=1.0, hard=False, *, shape=None, uniform=N
       True
     """
     _check_temperature(temperature)
-    p = _float(p)
+    p = as_float(p)
     shape = p.shape if shape is None else tuple(shape)
     u = _unit_noise(key, uniform, shape, p.dtype, "soft_bernoulli")
     # logit(p) + logistic noise; log1p keeps precision for small p and u.
@@ -295,7 +291,7 @@ def score_function_surrogate(log_prob, value, baseline=None) -> jax.Array:
       >>> g = jax.vmap(jax.grad(loss), (None, 0))(0.3, keys).mean()  # close to 3
     """
     log_prob = jnp.asarray(log_prob)
-    value = _float(value)
+    value = as_float(value)
     advantage = value if baseline is None else value - baseline
     return value + jax.lax.stop_gradient(advantage) * (log_prob - jax.lax.stop_gradient(log_prob))
 
@@ -311,7 +307,7 @@ def bernoulli_log_prob(sample, p) -> jax.Array:
       >>> float(bernoulli_log_prob(1, 0.5))
       -0.6931471824645996
     """
-    p = _float(p)
+    p = as_float(p)
     b = jnp.asarray(sample).astype(p.dtype)
     # 0 * log 0 counts as 0, so events of probability 1 have log-probability 0; the inner
     # `where`s keep the unused logarithm finite so that its zero gradient is not 0 * inf = nan.
@@ -336,7 +332,7 @@ def categorical_log_prob(sample, logits, axis=-1) -> jax.Array:
       >>> float(categorical_log_prob(jnp.array(0), jnp.zeros(4)))  # log(1/4)
       -1.3862943649291992
     """
-    logits = _float(logits)
+    logits = as_float(logits)
     log_p = jax.nn.log_softmax(logits, axis=axis)
     sample = jnp.asarray(sample)
     if jnp.issubdtype(sample.dtype, jnp.integer):

@@ -11,15 +11,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from automata._checks import concrete, fail
+from automata._checks import as_float, concrete, fail
 
-__all__ = ["as_float", "check_param", "per_kind"]
-
-
-def as_float(x) -> jax.Array:
-    """`x` as a JAX array of a floating dtype (integers become the default float)."""
-    x = jnp.asarray(x)
-    return x if jnp.issubdtype(x.dtype, jnp.inexact) else x.astype(jnp.result_type(float))
+__all__ = ["check_param", "per_kind"]
 
 
 def per_kind(x, num_kinds: int) -> jax.Array:

@@ -14,8 +14,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from automata._checks import as_float
 from automata.lattice import Lattice
-from rules._perkind import as_float, check_param, per_kind
+from rules._perkind import check_param, per_kind
 from rules.population import Population
 
 __all__ = ["PayoffHazard", "event_probability", "payoff_hazard"]

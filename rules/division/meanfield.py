@@ -14,8 +14,8 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from automata._checks import check_int, check_number, concrete, fail
-from rules._perkind import as_float, per_kind
+from automata._checks import as_float, check_int, check_number, concrete, fail
+from rules._perkind import per_kind
 from rules.division.model import DivisionModel, History, check_inputs
 from rules.hazard import event_probability
 from rules.population import Population

@@ -10,8 +10,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from automata._checks import as_float
 from automata.lattice import Lattice
-from rules._perkind import as_float, check_param
+from rules._perkind import check_param
 
 __all__ = ["Exclusion", "Shove", "flat_index", "in_lattice"]
 

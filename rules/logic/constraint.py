@@ -23,7 +23,7 @@ import sympy
 from flax import struct
 from sympy.logic import boolalg
 
-from automata._checks import check_choice, concrete, fail
+from automata._checks import as_float, check_choice, concrete, fail
 from automata.lattice import Lattice
 from rules.logic.counting import Count, count_truth, neighbour_values
 from rules.logic.formula import check_boolean_formula, check_known_symbols, parse_formula
@@ -32,10 +32,6 @@ from rules.logic.semantics import fuzzy_connective, resolve_implication
 __all__ = ["Constraint", "check_neighbours", "satisfaction", "truth_arrays"]
 
 _OWNER = "Constraint"
-
-
-def _as_float(v: jax.Array) -> jax.Array:
-    return v if jnp.issubdtype(v.dtype, jnp.inexact) else v.astype(jnp.result_type(float))
 
 
 def _check_unit_interval(name: str, value) -> None:
@@ -84,7 +80,7 @@ def truth_arrays(truth: Mapping[str, jax.Array], names: tuple[str, ...]) -> tupl
         )
     for n in names:
         _check_unit_interval(n, truth[n])
-    values = {n: _as_float(jnp.asarray(truth[n])) for n in names}
+    values = {n: as_float(jnp.asarray(truth[n])) for n in names}
     try:
         shape = jnp.broadcast_shapes(*(v.shape for v in values.values())) if values else ()
     except ValueError as err:

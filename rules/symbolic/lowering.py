@@ -21,7 +21,7 @@ from sympy.core import relational
 from sympy.logic import boolalg
 
 from automata import relax
-from automata._checks import check_choice, check_number, fail
+from automata._checks import as_float, check_choice, check_number, fail
 from automata.lattice import Lattice
 from rules.logic import (
     AtLeast,
@@ -66,11 +66,6 @@ def check_config(mode: str, temperature, semantics: str, implication: str | None
 
 def _float_dtype():
     return jnp.result_type(float)
-
-
-def _as_float(v):
-    v = jnp.asarray(v)
-    return v if jnp.issubdtype(v.dtype, jnp.inexact) else v.astype(_float_dtype())
 
 
 def _number(v):
@@ -140,7 +135,7 @@ class _Walker:
         """A value read as a truth value: a float degree (soft) or a boolean (crisp, nonzero)."""
         v = jnp.asarray(v)
         if self.soft:
-            return _as_float(v)
+            return as_float(v)
         return v if v.dtype == jnp.bool_ else v != 0
 
     def walk(self, node):
@@ -189,13 +184,13 @@ class _Walker:
             e = int(expo)
             if e < 0:
                 # Integer arrays cannot take negative integer powers.
-                return 1 / (_as_float(b) ** (-e))
+                return 1 / (as_float(b) ** (-e))
             return b**e
         if expo == sympy.Rational(1, 2):
-            return jnp.sqrt(_as_float(b))
+            return jnp.sqrt(as_float(b))
         if expo == sympy.Rational(-1, 2):
-            return jax.lax.rsqrt(_as_float(b))
-        return jnp.power(_as_float(b), _number(self.walk(expo)))
+            return jax.lax.rsqrt(as_float(b))
+        return jnp.power(as_float(b), _number(self.walk(expo)))
 
     def _relation(self, node):
         lhs = _number(self.walk(node.lhs))
@@ -203,7 +198,7 @@ class _Walker:
         if not self.soft:
             return _CRISP_RELATIONS[type(node)](lhs, rhs)
         T = self.temperature
-        d = _as_float(jnp.asarray(lhs) - jnp.asarray(rhs))
+        d = as_float(jnp.asarray(lhs) - jnp.asarray(rhs))
         integer = self._integer_valued(node.lhs - node.rhs)
         if isinstance(node, (relational.Equality, relational.Unequality)):
             bump = relax.soft_count_equals(d, 0, T) if integer else jnp.exp(-jnp.square(d / T))
@@ -263,14 +258,14 @@ class _Walker:
         if f is sympy.Min or f is sympy.Max:
             return _fold(args, jnp.minimum if f is sympy.Min else jnp.maximum)
         if f is sympy.Heaviside:
-            x = _as_float(args[0])
+            x = as_float(args[0])
             if self.soft:
                 return jax.nn.sigmoid(x / T)
             at_zero = args[1] if len(args) > 1 else 0.5
             return jnp.where(x > 0, 1.0, jnp.where(x < 0, 0.0, at_zero)).astype(x.dtype)
         if f is sympy.sign and self.soft:
-            return jnp.tanh(_as_float(args[0]) / T)
-        return FUNCTIONS[f](*[_as_float(a) if f is not sympy.Mod else a for a in args])
+            return jnp.tanh(as_float(args[0]) / T)
+        return FUNCTIONS[f](*[as_float(a) if f is not sympy.Mod else a for a in args])
 
 
 def evaluate(
