@@ -10,7 +10,7 @@ import numpy as np
 
 from automata._checks import check_choice, check_int, check_key, check_number, concrete, fail
 from neurosym.render.warp import Warp, check_warp, warp_labels
-from neurosym.render.image import render
+from neurosym.render.image import render_checked
 from neurosym.render.labels import check_label_grid, lattice_labels
 from neurosym.render.microscope import Microscope
 
@@ -59,7 +59,8 @@ def _dataset_one(key, density, jitter, microscope, *, shape, site_pixels, gap, n
     present = jnp.zeros(kinds.shape[0], bool).at[labels].set(True).at[0].set(False)
     kinds = jnp.where(present, kinds, -1)
     m = microscope if isinstance(microscope, Microscope) else microscope(k_mic)
-    return render(labels, kinds, m, key=k_img), labels, kinds
+    m.check()  # a drawn microscope's structure; the labels and kinds above are valid by construction
+    return render_checked(labels, kinds, m, key=k_img), labels, kinds
 
 
 def _dataset(key, density, jitter, microscope, *, num_images, draw, **static):

@@ -13,7 +13,7 @@ from neurosym.render.labels import boundary_pixels, check_labels
 from neurosym.render.microscope import Microscope
 from neurosym.render.optics import gaussian_blur, gaussian_weights, illumination_ramp, shot_noise, uniform_and_normal
 
-__all__ = ["render"]
+__all__ = ["render", "render_checked"]
 
 
 # ---------------------------------------------------------------------------------------- checks
@@ -220,5 +220,14 @@ def render(labels, kinds, microscope: Microscope, *, key: jax.Array) -> jax.Arra
     kinds = _kinds_array(kinds, labels)
     microscope.check()
     _check_render_values(labels, kinds, microscope)
-    key = check_key(key, owner="render")
-    return _render_jit(jnp.asarray(labels), kinds, microscope.as_arrays(), key)
+    return render_checked(labels, kinds, microscope, key=check_key(key, owner="render"))
+
+
+def render_checked(labels, kinds, microscope: Microscope, *, key: jax.Array) -> jax.Array:
+    """`render` without its entry checks, for inputs already known to be valid: labels >= 0,
+    1D integer kinds, a checked `Microscope` and a PRNG key.
+
+    For callers inside the package that build labels and kinds themselves (`render_dataset`), so
+    the checks do not run again for every image inside their jit.
+    """
+    return _render_jit(jnp.asarray(labels), jnp.asarray(kinds, jnp.int32), microscope.as_arrays(), key)
