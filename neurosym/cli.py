@@ -1,11 +1,14 @@
 """The `neurosym` command: argument parsing and calls into the library, nothing more.
 
-  neurosym fit [--data PATH] [--format cd|acetree|tracks] [--minutes-per-frame M] [--embryo NAME]
-               [--strict] [--out DIR] [--steps N] [--starts N] [--no-game] [--seed N] [--quiet]
-      Fit a division model (per-lineage cell-cycle periods, their lengthening per generation,
-      asynchrony, and a game term) to an embryo's lineage; the embedded C. elegans embryo when
-      no --data is given. Writes fit.json and figures to DIR (default ./neurosym-out).
-      (`neurosym.fit.report.fit_embryo`)
+  neurosym fit [--data PATH [PATH ...]] [--format cd|acetree|tracks] [--minutes-per-frame M]
+               [--embryo NAME] [--strict] [--out DIR] [--steps N] [--starts N] [--game] [--seed N]
+               [--predict-only --from-fit FIT.json] [--quiet]
+      Fit the division-timing model (cell-cycle lengths per lineage and generation, asynchrony,
+      cell-cycle exit, apoptosis; per embryo a time scale and an observation loss) to one or
+      several embryos' lineages at once (paths, or a folder of tables); the embedded C. elegans
+      embryo when no --data is given. With --predict-only --from-fit, the model of an earlier
+      fit.json predicts the embryos instead, none of their data fitted. Writes fit.json and
+      figures to DIR (default ./neurosym-out). (`neurosym.fit.report.fit_embryos`)
 
   neurosym simulate [--from-fit FIT.json] [--minutes N] [--cv CV] [--size N] [--capacity N]
                     [--out DIR] [--seed N]
@@ -105,11 +108,15 @@ def _check_out(out) -> None:
 
 
 def _fit(args) -> None:
-    from neurosym.fit.report import fit_embryo
+    from neurosym.fit.report import fit_embryos
 
-    fit_embryo(args.data, out=args.out, format=args.format, minutes_per_frame=args.minutes_per_frame,
-               embryo=args.embryo, strict=args.strict, num_steps=args.steps, num_starts=args.starts,
-               game=not args.no_game, seed=args.seed, progress=not args.quiet)
+    if args.predict_only and args.from_fit is None:
+        raise ValueError("--predict-only needs --from-fit FIT.json, the fit whose model predicts the embryos.")
+    if args.from_fit is not None and not args.predict_only:
+        raise ValueError("--from-fit needs --predict-only (fit predicts from an earlier fit.json only when asked).")
+    fit_embryos(args.data, out=args.out, format=args.format, minutes_per_frame=args.minutes_per_frame,
+                embryo=args.embryo, strict=args.strict, num_steps=args.steps, num_starts=args.starts,
+                game=args.game, seed=args.seed, from_fit=args.from_fit, progress=not args.quiet)
 
 
 def _simulate(args) -> None:
@@ -129,13 +136,16 @@ def _demo(args) -> None:
 def _fit_parser(sub) -> None:
     f = sub.add_parser(
         "fit", help="fit a division model to an embryo's lineage (the main job)",
-        description="Fit per-lineage cell-cycle periods (and how they lengthen each generation), "
-        "asynchrony within each lineage and an optional game term to the number of cells of each "
-        "lineage over time. With no --data, the embedded C. elegans embryo is used. Writes fit.json "
-        "(fitted and directly measured cycle lengths, parameters, the whole fitted model, observed and "
-        "simulated counts, loss history, data summary) and figures.",
+        description="Fit cell-cycle lengths per lineage and generation (shrunk towards each lineage's "
+        "trend), asynchrony, cell-cycle exit, apoptosis and, per embryo, a time scale and an observation "
+        "loss, to the number of cells of each lineage over time and the observed fate of every cell. "
+        "Several embryos are fitted together. With no --data, the embedded C. elegans embryo is used. "
+        "Writes fit.json (fitted and directly measured cycle lengths per lineage and per generation, "
+        "parameters, the whole fitted model, observed and simulated counts, loss history, data summary) "
+        "and figures.",
     )
-    f.add_argument("--data", default=None, help="CD table (.csv/.csv.gz), AceTree nuclei .zip or track table (.csv)")
+    f.add_argument("--data", default=None, nargs="+",
+                   help="CD tables (.csv/.csv.gz), AceTree nuclei .zip or track tables (.csv), or a folder of them")
     f.add_argument("--format", choices=("cd", "acetree", "tracks"), default=None,
                    help="file format (default: worked out from the file)")
     f.add_argument("--minutes-per-frame", type=_minutes_per_frame, default=None,
@@ -146,7 +156,13 @@ def _fit_parser(sub) -> None:
     f.add_argument("--steps", type=_positive_int, default=200, help="optimiser steps (default: %(default)s)")
     f.add_argument("--starts", type=_positive_int, default=4,
                    help="initial guesses fitted side by side (default: %(default)s)")
-    f.add_argument("--no-game", action="store_true", help="switch the game (payoff-driven division) term off")
+    f.add_argument("--game", action="store_true",
+                   help="add the game (payoff-driven division) term; off by default, as it did not improve "
+                   "prediction of held-out embryos")
+    f.add_argument("--no-game", action="store_true", help=argparse.SUPPRESS)  # the default; kept for old scripts
+    f.add_argument("--predict-only", action="store_true",
+                   help="fit nothing: predict the embryos with the model of --from-fit")
+    f.add_argument("--from-fit", default=None, help="fit.json of an earlier fit (with --predict-only)")
     f.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     f.add_argument("--quiet", action="store_true", help="no progress lines")
     f.set_defaults(run=_fit)

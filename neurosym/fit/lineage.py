@@ -1,35 +1,34 @@
-"""Fit a division model to an observed lineage: per-lineage cycle lengths from cell counts.
+"""Fit the division-timing model to one or many embryos' lineages, and predict new embryos.
 
-The model is `rules.expected_counts` of a `rules.DivisionModel` (the relaxed, mean-field
-age-structured branching process: expected counts, not a stochastic simulation) whose kinds are
-the pairs *(lineage, generation)* of `neurosym.fit.lineage_model.build_model`. The cycle period
-of kind `(L, g)` is
+The model (`neurosym.fit.timing`) gives every kind *(lineage, generation)* its own cycle
+length, shrunk towards a per-lineage trend across generations, a lineage's asynchrony, the
+probability of leaving the cell cycle for good and of programmed death, and, per embryo, a time
+scale, small per-lineage departures and an observation loss rate. It is fitted to the counts of
+every lineage at every frame (the expected counts of the relaxed branching process,
+`rules.expected_counts`) and to the observed fate of every cell whose birth was seen (division
+at its age, survival to the end of tracking, or vanishing). Several embryos are fitted
+together: the kind and lineage parameters are shared, the embryo terms are each embryo's own,
+and the loss is `vmap`-ed over embryos.
 
-    period(L, g) = exp(log_period[L] + lengthening[L] * (g - g_ref[L]))
+`fit_lineage` fits one table, `fit_lineages` several; `predict_lineage` gives a new embryo's
+counts and cycle lengths from a fitted model before any of its data is fitted (its time scale
+is the training embryos' mean, 0 on the log scale, and its loss rate their median).
 
-(cell cycles lengthen with generation in early embryos; `g_ref[L]` is the lineage's reference
-generation, the median of its generations), each lineage has its own asynchrony (the
-coefficient of variation of the period, `cv[L]`), and an optional game term adds a division
-hazard from a two-value payoff matrix (same lineage / other lineage) on the well-mixed lineage
-composition, `h = base_rate * payoff . x` (`rules.PayoffHazard`); switch it off with
-`game=False`.
+`cycle_minutes` reports, per lineage, the model's mean cycle over the same cells whose cycle
+the data observed, which is what the directly measured mean (`neurosym.io.cycle_lengths`)
+averages: for each such cell, the mean of its kind's period given that it ended before the
+recording did (a cycle still running at the end is never measured). `kind_cycles` does the same
+per kind.
 
-Cells present at the first frame have no observed birth; their clock is set so that they divide
-when they were seen to divide (or, if never, at mid-cycle).
-
-The loss is the mean squared relative error of the simulated against the observed number of
-cells of each lineage at every frame; it is minimised with `neurosym.fit.fit` from several
-starts. `cycle_minutes` reports, per lineage, the model's mean cycle over the same cells whose
-cycle the data observed, which is what the directly measured mean
-(`neurosym.data.cycle_lengths`) averages: for each such cell, the mean of its kind's period
-given that it ended before the recording did (a cycle still running at the end is never
-measured, so late generations are seen through their faster cells). It differs from the
-reference-generation period whenever the periods lengthen across generations.
+An optional game term (`game=True`) adds a division hazard from a two-value payoff matrix
+(same lineage / other lineage) on the well-mixed lineage composition (`rules.PayoffHazard`). It
+is off by default: on held-out embryos it did not improve prediction (benchmarks/README.md).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from math import erf
 
 import jax
@@ -38,93 +37,70 @@ import networkx as nx
 import numpy as np
 import optax
 
-import automata
-from neurosym import data as nsdata
-from neurosym.fit.loop import fit
+from neurosym.fit import timing
 from neurosym.fit.lineage_model import LineageModel, build_model
+from neurosym.fit.loop import fit
 from neurosym.fit.result import FitResult
-from rules.division import CellCycle, DivisionModel, PayoffHazard, expected_counts
-from rules.population import Population
 
 __all__ = [
-    "LineageFit", "LineageModel", "build_model", "division_model", "fit_lineage", "initial_params", "root_clocks",
-    "simulate_counts",
+    "LineageFit", "LineageModel", "build_model", "fit_lineage", "fit_lineages", "model_spec_params",
+    "predict_lineage", "simulate_counts",
 ]
 
 
-def _periods(params, m: LineageModel):
-    lp = params["log_period"][m.kind_lineage] + params["lengthening"][m.kind_lineage] * m.kind_offset
-    return jnp.exp(lp)
-
-
-def division_model(params, m: LineageModel, *, game: bool = True, dt: float | None = None) -> DivisionModel:
-    """The fitted `DivisionModel` over the model's kinds (`dt` in minutes, default the frame interval).
+def simulate_counts(params, batch: timing.EmbryoBatch, embryo: int = 0, *, game: bool = False,
+                    observation: bool = True) -> np.ndarray:
+    """Expected cells of each of the batch's lineages after every step of one embryo, `(S, L)`.
 
     Example:
       >>> from neurosym.datasets import load_celegans
-      >>> m = build_model(load_celegans())
-      >>> division_model(initial_params(m), m, dt=1.0).num_kinds == len(m.kinds)
+      >>> b = timing.embryo_batch([build_model(load_celegans())])
+      >>> simulate_counts(timing.initial_params(b), b).shape == (b.num_steps, len(b.lineages))
       True
     """
-    periods = _periods(params, m)
-    cv = jax.nn.softplus(params["cv_raw"])[m.kind_lineage]
-    external = None
-    if game:
-        same = (m.kind_lineage[:, None] == m.kind_lineage[None, :]).astype(np.float32)
-        payoff = params["payoff_same"] * same + params["payoff_other"] * (1.0 - same)
-        external = PayoffHazard(payoff=payoff, base_rate=jax.nn.softplus(params["game_rate_raw"]),
-                                selection=1.0)
-    return DivisionModel(table=m.table, cycle=CellCycle(period=periods, cv=cv), external=external,
-                         dt=m.dt if dt is None else float(dt))
+    return np.asarray(timing.embryo_counts(params, batch, embryo, batch.data(), game=game, observation=observation))
 
 
-def root_clocks(params, m: LineageModel) -> jax.Array:
-    """`(N,)` minutes on the clocks of the first frame's cells, so that each divides when it was
-    seen to (or, if never, at mid-cycle)."""
-    p_root = _periods(params, m)[m.root_kinds]
-    to_div = jnp.asarray(m.root_division_step) * m.dt
-    return jnp.where(jnp.isnan(to_div), 0.5 * p_root, jnp.clip(p_root - to_div + 0.5 * m.dt, 0.0, None))
-
-
-def simulate_counts(params, m: LineageModel, *, game: bool = True, temperature: float = 0.05):
-    """Expected number of cells of each lineage after every step, `(num_steps, L)`.
-
-    Example:
-      >>> from neurosym.datasets import load_celegans
-      >>> m = build_model(load_celegans())
-      >>> simulate_counts(initial_params(m), m).shape == (m.num_steps, len(m.lineages))
-      True
-    """
-    model = division_model(params, m, game=game)
-    n = len(m.root_kinds)
-    pop = Population.create(automata.Lattice((max(n, 2),)), np.arange(n)[:, None], m.root_kinds, capacity=n)
-    pop = pop.replace(clock=root_clocks(params, m).astype(pop.clock.dtype))
-    hist = expected_counts(model, pop, num_steps=m.num_steps, temperature=temperature)
-    onehot = jax.nn.one_hot(m.kind_lineage, len(m.lineages), dtype=hist.count.dtype)
-    return hist.count @ onehot
+def _truncated_means(periods, cv, kinds, window, temperature=0.05):
+    """For each observed cell: the mean of its kind's lognormal period given that it is shorter
+    than the cell's window (its birth to the end of the data), like for like with a measured mean."""
+    sigma = np.sqrt(np.log1p(cv ** 2) + temperature ** 2)
+    mu = np.log(periods)
+    phi = np.vectorize(lambda z: 0.5 * (1.0 + erf(z / np.sqrt(2.0))))
+    s, u = sigma[kinds], mu[kinds]
+    logc = np.log(np.maximum(window, 1e-9))
+    full = np.exp(u + 0.5 * s ** 2)
+    num = phi((logc - u - s ** 2) / s)
+    den = phi((logc - u) / s)
+    return np.where(den > 1e-12, full * num / np.maximum(den, 1e-300), window)
 
 
 @dataclasses.dataclass
 class LineageFit:
-    """What `fit_lineage` returns.
+    """One embryo's view of a fitted (or predicting) division-timing model.
 
     Attributes:
-      model: the `LineageModel` (structure and observations).
-      params: fitted parameters (dict of arrays).
-      result: the `neurosym.fit.FitResult` (loss history, all starts, diagnostics).
-      cycle_minutes: lineage -> fitted mean cycle length in minutes (see module docstring).
+      model: the embryo's `LineageModel` (structure and observations).
+      batch: the `timing.EmbryoBatch` it was fitted or predicted in; embryo: its index there.
+      params: the model's parameters (shared and per embryo, over the batch's kinds).
+      result: the `neurosym.fit.FitResult` (None for a prediction).
+      cycle_minutes: lineage -> fitted mean cycle length (see module docstring).
       measured_cycle: lineage -> mean cycle length measured directly from the lineage.
-      simulated: `(T, L)` simulated cells per lineage at the observed frames after the first.
+      simulated: `(T, L)` expected observed cells per lineage at the frames after the first.
       game: whether the game term was used.
+      predicted: True when no data of this embryo was fitted (`predict_lineage`).
     """
 
     model: LineageModel
+    batch: timing.EmbryoBatch
+    embryo: int
     params: dict
-    result: FitResult
+    result: FitResult | None
     cycle_minutes: dict
     measured_cycle: dict
     simulated: np.ndarray
-    game: bool
+    game: bool = False
+    predicted: bool = False
 
     @property
     def observed_total(self) -> np.ndarray:
@@ -166,15 +142,47 @@ class LineageFit:
         return {L: abs(self.cycle_minutes[L] - v) / v for L, v in self.measured_cycle.items()
                 if L in self.cycle_minutes and v > 0}
 
-    def named_params(self, params: dict | None = None) -> dict:
-        """Readable parameters (default the fitted ones): name -> value (floats)."""
-        p = self.params if params is None else params
+    def periods(self, params: dict | None = None) -> np.ndarray:
+        """`(K,)` this embryo's median period of every kind of the batch, in minutes."""
+        return np.asarray(timing.periods(self.params if params is None else params, self.batch, self.embryo))
+
+    def kind_cycles(self, *, min_cells: int = 1) -> dict:
+        """Kind name -> `(measured mean, fitted mean, cells)` over the cells of that kind whose
+        cycle was observed (fitted like for like, see module), for kinds with `min_cells` or more."""
+        m, b = self.model, self.batch
+        keep = m.cell_status == 0
+        if not keep.any():
+            return {}
+        index = {name: i for i, name in enumerate(b.kind_names)}
+        kinds = np.array([index[m.kind_names[k]] for k in m.cell_kinds[keep]])
+        cv = np.asarray(timing.fates(self.params, b)["cv"], np.float64)
+        means = _truncated_means(self.periods().astype(np.float64), cv, kinds, m.cell_window[keep])
         out = {}
+        for k in sorted(set(kinds.tolist())):
+            sel = kinds == k
+            if sel.sum() >= min_cells:
+                out[b.kind_names[k]] = (float(np.mean(m.cell_age[keep][sel])), float(np.mean(means[sel])),
+                                        int(sel.sum()))
+        return out
+
+    def named_params(self, params: dict | None = None) -> dict:
+        """Readable parameters of this embryo (default the fitted ones): name -> value (floats)."""
+        p = self.params if params is None else params
+        b, e = self.batch, self.embryo
+        f = timing.fates(p, b)
         cv = np.asarray(jax.nn.softplus(p["cv_raw"]))
-        for i, L in enumerate(self.model.lineages):
-            out[f"period_ref_min[{L}]"] = float(np.exp(p["log_period"][i]))
+        apo = np.asarray(jax.nn.sigmoid(p["apoptosis_raw"]))
+        loss = np.asarray(f["loss_rate"])[e]
+        out = {}
+        for L in self.model.lineages:
+            i = b.lineages.index(L)
+            ref = float(np.exp(p["log_period"][i] + p["embryo_dev"][e, i] + p["log_scale"][e]))
+            out[f"period_ref_min[{L}]"] = ref
             out[f"lengthening_per_generation[{L}]"] = float(np.exp(p["lengthening"][i]))
             out[f"asynchrony_cv[{L}]"] = float(cv[i])
+            out[f"apoptosis[{L}]"] = float(apo[i])
+            out[f"loss_per_min[{L}]"] = float(loss[i])
+        out["time_scale"] = float(np.exp(p["log_scale"][e]))
         if self.game:
             out["game_base_rate_per_min"] = float(jax.nn.softplus(p["game_rate_raw"]))
             out["payoff_same_lineage"] = float(p["payoff_same"])
@@ -183,20 +191,25 @@ class LineageFit:
 
     def start_params(self) -> list[dict]:
         """Every start's readable parameters (`named_params`), in start order."""
+        if self.result is None:
+            return [self.named_params()]
         return [self.named_params(jax.tree.map(lambda x, s=s: x[s], self.result.all_params))
                 for s in range(self.result.num_starts)]
 
-    def unidentifiable(self, *, max_ratio: float = 2.0, loss_ratio: float = 10.0) -> dict:
+    def unidentifiable(self, *, max_ratio: float = 2.0, loss_gap: float = 0.1) -> dict:
         """Periods and lengthenings that the data does not pin down: name -> `(low, high)`.
 
-        A parameter is flagged when the starts that converged (final loss within `loss_ratio`
-        times the best) end with values more than `max_ratio` apart (high / low): the counts
-        do not pull the starts together, as for a lineage seen as one cell whose division time
-        the start already fixes (EMS). Needs two such starts; else nothing is flagged.
+        A parameter is flagged when the starts that converged (final loss within `loss_gap` of
+        the best; the loss is in nats per observed cell) end with values more than `max_ratio`
+        apart (high / low): the data does not pull the starts together, as for a lineage seen
+        as one cell whose division time the start already fixes. Needs two such starts; else
+        nothing is flagged.
         """
+        if self.result is None:
+            return {}
         losses = self.result.final_losses()
         best = np.nanmin(losses) if np.isfinite(losses).any() else np.nan
-        good = [s for s, v in enumerate(losses) if np.isfinite(v) and v <= loss_ratio * best + 1e-12]
+        good = [s for s, v in enumerate(losses) if np.isfinite(v) and v <= best + loss_gap]
         if len(good) < 2:
             return {}
         every = self.start_params()
@@ -211,19 +224,29 @@ class LineageFit:
         return out
 
     def model_spec(self) -> dict:
-        """The whole fitted model as plain data (JSON): kinds, daughters, per-kind periods (minutes)
-        and asynchrony, the game term, and the first frame's cells with their clocks."""
-        m, p = self.model, self.params
-        names = [f"{L}.{g}" for L, g in m.kinds]
+        """The whole fitted model as plain data (JSON): kinds, daughters, this embryo's per-kind
+        periods (minutes), asynchrony and fates, the first frame's cells with their clocks, the
+        game term, and the shared parameters by name (what `predict_lineage` reads)."""
+        b, p, m = self.batch, self.params, self.model
+        names = list(b.kind_names)
+        f = timing.fates(p, b)
+        per = self.periods()
+        local = np.array([names.index(n) for n in m.kind_names])
+        p_root = per[local[m.root_kinds]]
+        to_div = m.root_division_step * m.dt
+        clocks = np.where(np.isnan(to_div), 0.5 * p_root, np.clip(p_root - to_div + 0.5 * m.dt, 0.0, None))
         spec = {
             "kinds": names,
-            "kind_lineage": [m.lineages[i] for i in m.kind_lineage],
-            "daughters": {names[k]: [names[a], names[b]] for k, (a, b) in enumerate(m.table.daughters)},
-            "period_min": [float(v) for v in np.asarray(_periods(p, m))],
-            "cv": [float(v) for v in np.asarray(jax.nn.softplus(p["cv_raw"]))[m.kind_lineage]],
-            "roots": [{"name": n, "kind": names[k], "clock_min": float(c)}
-                      for n, k, c in zip(m.root_names, m.root_kinds, np.asarray(root_clocks(p, m)))],
+            "kind_lineage": [b.lineages[i] for i in b.kind_lineage],
+            "daughters": {names[k]: [names[a], names[c]] for k, (a, c) in enumerate(b.table.daughters)},
+            "period_min": [float(v) for v in per],
+            "cv": [float(v) for v in np.asarray(f["cv"])],
+            "terminal": [float(v) for v in np.asarray(f["terminal"])],
+            "apoptosis": [float(v) for v in np.asarray(f["apoptosis"])],
+            "roots": [{"name": n, "kind": m.kind_names[k], "clock_min": float(c)}
+                      for n, k, c in zip(m.root_names, m.root_kinds, np.asarray(clocks))],
             "game": None,
+            "shared": model_spec_params(p, b),
         }
         if self.game:
             spec["game"] = {"base_rate_per_min": float(jax.nn.softplus(p["game_rate_raw"])),
@@ -232,128 +255,180 @@ class LineageFit:
         return spec
 
 
-def _cycle_minutes(params, m: LineageModel, temperature: float = 0.05) -> dict:
-    """The model's mean cycle over the cells whose cycle the data observed, like for like.
+def model_spec_params(params: dict, batch: timing.EmbryoBatch) -> dict:
+    """The shared parameters by name (JSON): per lineage its trend, reference generation,
+    asynchrony and apoptosis; per kind its departure from the trend and exit; the training
+    embryos' median loss rate per lineage."""
+    loss = np.exp(np.asarray(params["loss_raw"]))
+    return {
+        "lineages": {L: {"log_period": float(params["log_period"][i]), "lengthening": float(params["lengthening"][i]),
+                         "reference_generation": float(batch.reference_generation[i]),
+                         "cv_raw": float(params["cv_raw"][i]), "apoptosis_raw": float(params["apoptosis_raw"][i]),
+                         "loss_per_min": float(np.median(loss[:, i]))}
+                     for i, L in enumerate(batch.lineages)},
+        "kinds": {name: {"period_dev": float(params["period_dev"][k]), "terminal_raw": float(params["terminal_raw"][k])}
+                  for k, name in enumerate(batch.kind_names)},
+        "embryos": {str(e): {"log_scale": float(params["log_scale"][i])} for i, e in enumerate(batch.embryos)},
+    }
 
-    A cycle is only observed when the cell divides before the recording ends, so the measured
-    mean is over cycles shorter than each cell's window (birth to end of data). The model's
-    counterpart is, for each such cell, the mean of its kind's (lognormal) period given that it
-    is shorter than the window, averaged over the same cells.
-    """
-    periods = np.asarray(_periods(params, m), np.float64)
-    cv = np.asarray(jax.nn.softplus(params["cv_raw"]), np.float64)[m.kind_lineage]
-    sigma = np.sqrt(np.log1p(cv ** 2) + temperature ** 2)
-    mu = np.log(periods)
-    phi = np.vectorize(lambda z: 0.5 * (1.0 + erf(z / np.sqrt(2.0))))
-    k = m.cycle_kinds
-    if k.size == 0:
-        return {}
-    s, u = sigma[k], mu[k]
-    logc = np.log(np.maximum(m.cycle_window, 1e-9))
-    full = np.exp(u + 0.5 * s ** 2)
-    num = phi((logc - u - s ** 2) / s)
-    den = phi((logc - u) / s)
-    # Where truncation leaves (numerically) nothing, the observed cycle is the window itself.
-    mean = np.where(den > 1e-12, full * num / np.maximum(den, 1e-300), m.cycle_window)
-    out = {}
-    for i, L in enumerate(m.lineages):
-        sel = m.kind_lineage[k] == i
-        if sel.any():
-            out[L] = float(np.mean(mean[sel]))
+
+def _views(batch, params, result, *, game, predicted=False) -> list[LineageFit]:
+    data = batch.data()
+    out = []
+    for e, m in enumerate(batch.models):
+        counts = np.asarray(timing.embryo_counts(params, batch, e, data, game=game))
+        cols = [batch.lineages.index(L) for L in m.lineages]
+        sim = counts[m.steps - 1][:, cols]
+        view = LineageFit(model=m, batch=batch, embryo=e, params=params, result=result, cycle_minutes={},
+                          measured_cycle=dict(m.measured_cycle), simulated=sim, game=game, predicted=predicted)
+        view.cycle_minutes = _cycle_minutes(view)
+        out.append(view)
     return out
 
 
-def _doubling_times(m: LineageModel) -> np.ndarray:
-    """Initial periods from the counts alone: each lineage's mean doubling time, `(L,)` minutes.
-
-    From the first frame where a lineage has cells to its last frame,
-    `duration / log2(last count / first count)`; lineages that never double get the median.
-    """
-    out = np.full(len(m.lineages), np.nan)
-    for i in range(len(m.lineages)):
-        c = m.observed[:, i]
-        seen = np.nonzero(c > 0)[0]
-        if seen.size < 2:
-            continue
-        first, last = seen[0], seen[-1]
-        ratio = c[last] / c[first]
-        if ratio >= 1.5:
-            out[i] = (m.times[last] - m.times[first]) / np.log2(ratio)
-    fallback = np.nanmedian(out) if np.isfinite(out).any() else 20.0 * m.dt
-    return np.where(np.isfinite(out), out, fallback)
+def _cycle_minutes(view: LineageFit) -> dict:
+    """Lineage -> the model's mean cycle over the cells whose cycle was observed (like for like)."""
+    m, b = view.model, view.batch
+    if m.cycle_kinds.size == 0:
+        return {}
+    index = {name: i for i, name in enumerate(b.kind_names)}
+    kinds = np.array([index[m.kind_names[k]] for k in m.cycle_kinds])
+    cv = np.asarray(timing.fates(view.params, b)["cv"], np.float64)
+    means = _truncated_means(view.periods().astype(np.float64), cv, kinds, m.cycle_window)
+    out = {}
+    for i, L in enumerate(m.lineages):
+        sel = m.kind_lineage[m.cycle_kinds] == i
+        if sel.any():
+            out[L] = float(np.mean(means[sel]))
+    return out
 
 
-def initial_params(m: LineageModel, *, game: bool = True) -> dict:
-    """The first start: each lineage's doubling time in the counts, slight lengthening, low asynchrony.
-
-    Example:
-      >>> from neurosym.datasets import load_celegans
-      >>> sorted(initial_params(build_model(load_celegans()), game=False))
-      ['cv_raw', 'lengthening', 'log_period']
-    """
-    num_lineages = len(m.lineages)
-    init = {
-        "log_period": jnp.asarray(np.log(_doubling_times(m)), jnp.float32),
-        "lengthening": jnp.full((num_lineages,), 0.1, jnp.float32),
-        "cv_raw": jnp.full((num_lineages,), -2.0, jnp.float32),
-    }
-    if game:
-        init.update(game_rate_raw=jnp.float32(-6.0), payoff_same=jnp.float32(0.0), payoff_other=jnp.float32(0.0))
-    return init
-
-
-def fit_lineage(
-    table: "nsdata.CellTable",
+def fit_lineages(
+    tables,
     *,
-    graph: nx.DiGraph | None = None,
-    game: bool = True,
-    num_steps: int = 300,
+    graphs=None,
+    game: bool = False,
+    num_steps: int = 200,
     num_starts: int = 4,
     learning_rate: float = 0.05,
     key: jax.Array | None = None,
     progress: bool = True,
     checkpoint=None,
-) -> LineageFit:
-    """Fit per-lineage cycle periods, their lengthening and asynchrony to one embryo's lineage.
+) -> list[LineageFit]:
+    """Fit the division-timing model to several embryos at once; one `LineageFit` per embryo.
 
     Args:
-      table: one embryo's `CellTable` (e.g. `neurosym.datasets.load_celegans()`).
-      graph: its lineage graph (default `neurosym.data.lineage(table)`).
+      tables: one `CellTable` per embryo (each one embryo).
+      graphs: their lineage graphs (default `neurosym.io.lineage(table)` each).
       game: include the game (division hazard from payoffs) term.
       num_steps: optimiser steps.
-      num_starts: starts: the first from each lineage's doubling time in the counts, the others
+      num_starts: starts: the first from the data (`timing.initial_params`), the others
         jittered around it.
       learning_rate: Adam learning rate.
       key: PRNG key (default `jax.random.key(0)`).
       progress: print progress lines.
       checkpoint: optional checkpoint path (see `neurosym.fit.fit`).
 
-    Returns:
-      `LineageFit`.
+    Example:
+      >>> from neurosym.datasets import load_celegans
+      >>> fits = fit_lineages([load_celegans()], num_steps=3, num_starts=1, progress=False)
+      >>> sorted(fits[0].cycle_minutes)[:3]
+      ['AB', 'C', 'D']
+    """
+    tables = list(tables)
+    if not tables:
+        raise ValueError("fit_lineages needs at least one table.")
+    graphs = [None] * len(tables) if graphs is None else list(graphs)
+    if len(graphs) != len(tables):
+        raise ValueError(f"graphs must give one graph per table: {len(graphs)} graphs for {len(tables)} tables.")
+    models = [build_model(t, g) for t, g in zip(tables, graphs)]
+    names = [str(t.embryos()[0]) for t in tables]
+    batch = timing.embryo_batch(models, names=names)
+    init = timing.initial_params(batch, game=game)
+
+    def loss(params, ctx):
+        return timing.loss(params, batch, ctx.data, game=game)
+
+    spread = {k: 0.0 for k in init}
+    spread.update(log_period=0.2, lengthening=0.05, cv_raw=0.3)
+    res = fit(loss, init, key=key if key is not None else jax.random.key(0), num_steps=num_steps,
+              data=batch.data(), optimizer=optax.adam(learning_rate), num_starts=num_starts,
+              init_spread=spread, progress=progress, checkpoint=checkpoint, throw=False)
+    params = jax.tree_util.tree_map(jnp.asarray, res.params)
+    return _views(batch, params, res, game=game)
+
+
+def fit_lineage(table, *, graph: nx.DiGraph | None = None, game: bool = False, num_steps: int = 200,
+                num_starts: int = 4, learning_rate: float = 0.05, key: jax.Array | None = None,
+                progress: bool = True, checkpoint=None) -> LineageFit:
+    """Fit the division-timing model to one embryo's lineage (`fit_lineages` with one table).
 
     Example:
       >>> from neurosym.datasets import load_celegans
-      >>> res = fit_lineage(load_celegans(), num_steps=5, num_starts=1, progress=False)
-      >>> sorted(res.cycle_minutes)[:3]
-      ['AB', 'C', 'D']
+      >>> res = fit_lineage(load_celegans(), num_steps=3, num_starts=1, progress=False)
+      >>> res.simulated.shape == res.model.observed.shape
+      True
     """
+    return fit_lineages([table], graphs=[graph], game=game, num_steps=num_steps, num_starts=num_starts,
+                        learning_rate=learning_rate, key=key, progress=progress, checkpoint=checkpoint)[0]
+
+
+def _params_from_spec(shared: dict, batch: timing.EmbryoBatch, *, game_spec=None) -> dict:
+    """Parameters over `batch`'s kinds from a fitted model's shared parameters by name: kinds
+    the fit never saw follow their lineage's trend, with the prior's exit probability."""
+    lineages = shared["lineages"]
+    missing = [L for L in batch.lineages if L not in lineages]
+    if missing:
+        raise ValueError(f"the fitted model has no lineage {', '.join(missing)}; it knows "
+                         f"{', '.join(lineages)}. Fit a model on embryos that have these lineages.")
+    kinds = shared["kinds"]
+    lin = [lineages[L] for L in batch.lineages]
+    num_e = len(batch.embryos)
+    params = {
+        "log_period": jnp.asarray([v["log_period"] for v in lin], jnp.float32),
+        "lengthening": jnp.asarray([v["lengthening"] for v in lin], jnp.float32),
+        "cv_raw": jnp.asarray([v["cv_raw"] for v in lin], jnp.float32),
+        "apoptosis_raw": jnp.asarray([v["apoptosis_raw"] for v in lin], jnp.float32),
+        "period_dev": jnp.asarray([kinds.get(n, {}).get("period_dev", 0.0) for n in batch.kind_names], jnp.float32),
+        "terminal_raw": jnp.asarray([kinds.get(n, {}).get("terminal_raw", timing.PRIORS["terminal_raw"][0])
+                                     for n in batch.kind_names], jnp.float32),
+        "log_scale": jnp.zeros((num_e,), jnp.float32),
+        "embryo_dev": jnp.zeros((num_e, len(lin)), jnp.float32),
+        "loss_raw": jnp.log(jnp.asarray([[max(v["loss_per_min"], 1e-12) for v in lin]] * num_e, jnp.float32)),
+    }
+    if game_spec is not None:
+        rate = float(game_spec["base_rate_per_min"])
+        params.update(game_rate_raw=jnp.float32(math.log(math.expm1(max(rate, 1e-12)))),
+                      payoff_same=jnp.float32(game_spec["payoff_same_lineage"]),
+                      payoff_other=jnp.float32(game_spec["payoff_other_lineage"]))
+    return params
+
+
+def predict_lineage(spec: dict, table, *, graph: nx.DiGraph | None = None) -> LineageFit:
+    """A new embryo's counts and cycle lengths predicted by a fitted model, none of its data fitted.
+
+    The embryo starts from its first frame's cells (their division times set their clocks, as in
+    a fit); everything else comes from `spec`: the kinds' periods (the population's, time scale
+    1), asynchrony and fates, and the training embryos' median loss rate.
+
+    Args:
+      spec: a fitted model: `LineageFit.model_spec()`, or the `"model"` entry of fit.json.
+      table: the new embryo's `CellTable`.
+      graph: its lineage graph (default `neurosym.io.lineage(table)`).
+
+    Example:
+      >>> from neurosym.datasets import load_celegans
+      >>> spec = fit_lineage(load_celegans(), num_steps=3, num_starts=1, progress=False).model_spec()
+      >>> pred = predict_lineage(spec, load_celegans())
+      >>> pred.predicted, pred.result is None
+      (True, True)
+    """
+    if not isinstance(spec, dict) or "shared" not in spec:
+        raise ValueError("spec must be a fitted model: LineageFit.model_spec(), or the 'model' entry of a "
+                         "fit.json written by this version of neurosym fit (it has model.shared).")
+    shared = spec["shared"]
+    gref = {L: v["reference_generation"] for L, v in shared["lineages"].items()}
     m = build_model(table, graph)
-    init = initial_params(m, game=game)
-    observed = jnp.asarray(m.observed)
-    idx = jnp.asarray(m.steps - 1)
-
-    mask = jnp.asarray(m.mask, jnp.float32)
-
-    def loss(params, ctx):
-        sim = simulate_counts(params, m, game=game)[idx]
-        obs = ctx.data
-        return jnp.sum(mask * ((sim - obs) / (obs + 1.0)) ** 2) / jnp.sum(mask)
-
-    spread = {k: (0.3 if k == "log_period" else 0.05) for k in init}
-    res = fit(loss, init, key=key if key is not None else jax.random.key(0), num_steps=num_steps,
-              data=observed, optimizer=optax.adam(learning_rate), num_starts=num_starts,
-              init_spread=spread, progress=progress, checkpoint=checkpoint, throw=False)
-    params = jax.tree_util.tree_map(jnp.asarray, res.params)
-    sim = np.asarray(simulate_counts(params, m, game=game))[m.steps - 1]
-    return LineageFit(model=m, params=params, result=res, cycle_minutes=_cycle_minutes(params, m),
-                      measured_cycle=dict(m.measured_cycle), simulated=sim, game=game)
+    batch = timing.embryo_batch([m], reference_generation=gref, names=[str(table.embryos()[0])])
+    params = _params_from_spec(shared, batch, game_spec=spec.get("game"))
+    return _views(batch, params, None, game=spec.get("game") is not None, predicted=True)[0]

@@ -19,7 +19,11 @@ import numpy as np
 from neurosym import data as nsdata
 from rules.division import DifferentiationTable
 
-__all__ = ["LineageModel", "build_model"]
+__all__ = ["COLLAPSE", "LineageModel", "build_model"]
+
+#: A lineage whose count falls below this share of the most it had (and had at least 8 cells)
+#: is no longer tracked from that frame on.
+COLLAPSE = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,8 +48,9 @@ class LineageModel:
       steps: `(T,)` step index (0-based, after that many + 1 steps) of each observed frame.
       observed: `(T, L)` observed number of cells of each lineage at each frame.
       mask: `(T, L)` True where the lineage was still being tracked: after the last frame on
-        which any of its undivided cells (leaves) is seen, a lineage is unobserved (tracking of
-        a lineage can stop before the recording does; its count of 0 there is not data).
+        which any of its undivided cells (leaves) is seen, or from the frame where its count
+        first falls below `COLLAPSE` of the most it had, a lineage is unobserved (tracking of a
+        lineage can stop before the recording does; its counts there are not data).
       initial: `(L,)` cells of each lineage at the first frame (the model's start).
       cycle_weights: `(K,)` number of cells of each kind whose cycle was observed.
       cycle_kinds: `(M,)` kind of each cell whose cycle was observed.
@@ -53,6 +58,12 @@ class LineageModel:
         only observed if it is shorter than this.
       measured_cycle: lineage -> mean observed cycle length in minutes.
       t0: minute of the first frame.
+      cell_kinds: `(C,)` kind of every cell whose birth was observed.
+      cell_age: `(C,)` minutes from its birth to its division (status 0), to the end of its
+        lineage's tracking (status 1) or to its last frame (status 2).
+      cell_status: `(C,)` 0 divided, 1 still there when its lineage's tracking ended (its cycle
+        is censored), 2 vanished earlier without dividing (died, or lost by the tracking).
+      cell_window: `(C,)` minutes from its birth to the last frame of the data.
     """
 
     lineages: tuple[str, ...]
@@ -76,6 +87,23 @@ class LineageModel:
     cycle_window: np.ndarray
     measured_cycle: dict
     t0: float
+    cell_kinds: np.ndarray
+    cell_age: np.ndarray
+    cell_status: np.ndarray
+    cell_window: np.ndarray
+
+    @property
+    def kind_names(self) -> tuple[str, ...]:
+        """`"lineage.generation"` name of every kind."""
+        return tuple(f"{L}.{g}" for L, g in self.kinds)
+
+    def measured_kind_cycles(self) -> dict:
+        """Kind name -> the cycle lengths (minutes) observed for cells of that kind."""
+        out: dict = {}
+        for k, a, st in zip(self.cell_kinds, self.cell_age, self.cell_status):
+            if st == 0:
+                out.setdefault(self.kind_names[k], []).append(float(a))
+        return out
 
 
 def _group(attrs: dict) -> str:
@@ -138,13 +166,19 @@ def _observations(table, frames, times, graph, group, lineages) -> tuple[np.ndar
         for c in table.at(f).cell:
             observed[i, lineages.index(group.get(str(c), "all"))] += 1
     # A lineage is tracked until its last leaf's last frame (lineages that only divide into
-    # other lineages, such as EMS, have no leaves and are tracked throughout).
+    # other lineages, such as EMS, have no leaves and are tracked throughout), and until its
+    # count first collapses below COLLAPSE of the most it had: cells leave a lineage by death one
+    # at a time, so a lineage that loses half its cells at once has lost its tracking.
     mask = np.ones_like(observed, dtype=bool)
     for i, lineage in enumerate(lineages):
         leaves = [d.get("last_min") for n, d in graph.nodes(data=True)
                   if group[n] == lineage and graph.out_degree(n) == 0 and d.get("last_min") is not None]
         if leaves:
             mask[:, i] = times <= max(leaves) + 1e-6
+        most = np.maximum.accumulate(observed[:, i])
+        collapsed = np.nonzero((most >= 8) & (observed[:, i] < COLLAPSE * most))[0]
+        if collapsed.size:
+            mask[collapsed[0]:, i] = False
     return observed, mask
 
 
@@ -159,6 +193,28 @@ def _observed_cycles(graph, group, gen, index, t_end) -> tuple[np.ndarray, np.nd
             kinds.append(k)
             window.append(t_end - float(d["birth_min"]))
     return weights, np.array(kinds, np.int32), np.array(window, np.float64)
+
+
+def _cell_fates(graph, group, gen, index, mask_end, dt, t_end) -> tuple[np.ndarray, ...]:
+    """`(kind, age, status, window)` of every cell whose birth was observed (see `LineageModel`)."""
+    kinds, ages, status, window = [], [], [], []
+    for n, d in graph.nodes(data=True):
+        birth = d.get("birth_min")
+        if birth is None or (group[n], gen[n]) not in index:
+            continue
+        end = mask_end.get(group[n])
+        if d.get("cycle_min") is not None:
+            kinds.append(index[(group[n], gen[n])]), ages.append(float(d["cycle_min"])), status.append(0)
+            window.append(t_end - float(birth))
+        elif graph.out_degree(n) == 0 and d.get("last_min") is not None and end is not None:
+            last = float(d["last_min"])
+            gone = last < end - 0.5 * dt
+            kinds.append(index[(group[n], gen[n])])
+            ages.append(last - float(birth))
+            status.append(2 if gone else 1)
+            window.append(t_end - float(birth))
+    return (np.array(kinds, np.int32), np.array(ages, np.float64), np.array(status, np.int8),
+            np.array(window, np.float64))
 
 
 def build_model(table: "nsdata.CellTable", graph: nx.DiGraph | None = None) -> LineageModel:
@@ -200,6 +256,9 @@ def build_model(table: "nsdata.CellTable", graph: nx.DiGraph | None = None) -> L
     steps = np.rint((times - t0) / dt).astype(np.int64)
     keep = steps >= 1  # frame 0 is the start; frame i is observed after steps[i] steps
     weights, cycle_kinds, window = _observed_cycles(graph, group, gen, index, float(times[-1]))
+    ends = {L: float(times[mask[:, i]].max()) for i, L in enumerate(lineages) if mask[:, i].any()}
+    cell_kinds, cell_age, cell_status, cell_window = _cell_fates(graph, group, gen, index, ends, dt,
+                                                                 float(times[-1]))
     return LineageModel(
         lineages=tuple(lineages), kinds=tuple(kinds), table=diff_table, kind_lineage=kind_lineage,
         kind_offset=kind_offset, reference_generation=gref,
@@ -208,4 +267,5 @@ def build_model(table: "nsdata.CellTable", graph: nx.DiGraph | None = None) -> L
         dt=dt, num_steps=int(steps.max()), times=times[keep] - t0, steps=steps[keep],
         observed=observed[keep], mask=mask[keep], initial=observed[0], cycle_weights=weights,
         cycle_kinds=cycle_kinds, cycle_window=window, measured_cycle=dict(nsdata.cycle_lengths(graph)), t0=t0,
+        cell_kinds=cell_kinds, cell_age=cell_age, cell_status=cell_status, cell_window=cell_window,
     )

@@ -111,7 +111,8 @@ def _model(spec: dict | None, cv: float | None):
         payoff = np.where(same, spec["game"]["payoff_same_lineage"], spec["game"]["payoff_other_lineage"])
         external = PayoffHazard(payoff=payoff.astype(np.float32), base_rate=spec["game"]["base_rate_per_min"],
                                 selection=1.0)
-    cycle = CellCycle(period=np.array(spec["period_min"], np.float32), cv=np.array(spec["cv"], np.float32))
+    fates = {name: np.array(spec[name], np.float32) for name in ("terminal", "apoptosis") if name in spec}
+    cycle = CellCycle(period=np.array(spec["period_min"], np.float32), cv=np.array(spec["cv"], np.float32), **fates)
     model = DivisionModel(table=table, cycle=cycle, external=external, placement=Shove(), dt=1.0)
     roots = spec["roots"]
     return (model, kinds, lineage, [kinds.index(r["kind"]) for r in roots], [r["clock_min"] for r in roots],

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 
 from automata._checks import as_float, check_int, check_number, concrete, fail
 from rules._perkind import per_kind
+from rules.division import renewal
 from rules.division.model import DivisionModel, History, check_inputs
 from rules.hazard import event_probability
 from rules.population import Population
@@ -38,12 +39,17 @@ def _expected(model, pop, temperature, *, num_steps):
             return jnp.zeros(jnp.broadcast_shapes(jnp.shape(clock), jnp.shape(kind)), dtype)
         return cycle.log_survival(clock, kind, num_kinds, temperature)
 
+    share = jnp.zeros(num_kinds, dtype) if cycle is None else cycle.death_share(num_kinds).astype(dtype)
+
     def fates(mass, kind, log_s, log_s_prev, p_h, q):
-        # Conditional probability of reaching the period in this step, given not before.
+        # Conditional probability that the cycle ends in this step, given not before; an ended
+        # cycle is a death with probability share[kind], else a division.
         p_c = -jnp.expm1(jnp.minimum(log_s - log_s_prev, 0.0))
         live = mass * (1.0 - q[kind])
-        stay = (1.0 - p_c) * (1.0 - p_h[kind])
-        return live * stay, live * (1.0 - stay), mass * q[kind]
+        ended = live * p_c
+        by_hazard = live * (1.0 - p_c) * p_h[kind]
+        stay = live * (1.0 - p_c) * (1.0 - p_h[kind])
+        return stay, ended * (1.0 - share[kind]) + by_hazard, mass * q[kind] + ended * share[kind]
 
     root_kind = pop.kind
     root_mass = pop.alive.astype(dtype)
@@ -51,9 +57,13 @@ def _expected(model, pop, temperature, *, num_steps):
     # A drawn period is known to exceed the clock; an undrawn one is drawn afresh.
     root_prev = jnp.where(drawn & pop.alive, log_surv(pop.clock, root_kind), 0.0)
     cohort = jnp.zeros((num_steps, num_kinds), dtype)
-    born = jnp.arange(num_steps)
     q = (jnp.zeros(num_kinds, dtype) if model.death is None
          else event_probability(per_kind(model.death, num_kinds), dt))
+    # Cohort b was born in step b, so in step s its clock reads (s - b) * dt: the survival of
+    # every age is computed once. table[j] is the log survival at age max(num_steps - j, 0)
+    # steps, so rows num_steps - s + b (this step) and one further (the last) line up with b.
+    ages = jnp.maximum(num_steps - jnp.arange(2 * num_steps + 1), 0).astype(dtype) * dt
+    table = log_surv(ages[:, None], kinds[None, :])
 
     def body(carry, s):
         root_mass, root_prev, cohort = carry
@@ -66,10 +76,8 @@ def _expected(model, pop, temperature, *, num_steps):
         p_h = event_probability(h, dt)
         log_s = log_surv(pop.clock + (s + 1) * dt, root_kind)
         root_mass, root_div, root_die = fates(root_mass, root_kind, log_s, root_prev, p_h, q)
-        # Cohort b was born in step b, so in step s its clock reads (s - b) * dt.
-        age = (s - born)[:, None].astype(dtype) * dt
-        c_s = log_surv(age, kinds[None, :])
-        c_prev = log_surv(age - dt, kinds[None, :])
+        c_s = jax.lax.dynamic_slice_in_dim(table, num_steps - s, num_steps)
+        c_prev = jax.lax.dynamic_slice_in_dim(table, num_steps - s + 1, num_steps)
         cohort, coh_div, coh_die = fates(cohort, kinds[None, :], c_s, c_prev, p_h, q)
         divisions = jnp.zeros(num_kinds, dtype).at[root_kind].add(root_div) + jnp.sum(coh_div, 0)
         cohort = cohort.at[s].set(divisions @ offspring)
@@ -86,6 +94,20 @@ def _expected(model, pop, temperature, *, num_steps):
         log_prob=zeros, alive=None, t=pop.t + 1 + jnp.arange(num_steps, dtype=jnp.int32),
     )
     return history, by_cohort
+
+
+@functools.lru_cache(maxsize=256)
+def _rounds(daughters) -> int | None:
+    return renewal.rounds(daughters)
+
+
+@functools.partial(jax.jit, static_argnames=("num_steps", "num_rounds"))
+def _expected_renewal(model, pop, temperature, *, num_steps, num_rounds):
+    count, num_div, num_death = renewal.expected(model, pop, temperature, num_steps=num_steps,
+                                                 num_rounds=num_rounds)
+    zeros = jnp.zeros(num_steps, count.dtype)
+    return History(count=count, num_divisions=num_div, num_deaths=num_death, num_blocked=zeros,
+                   log_prob=zeros, alive=None, t=pop.t + 1 + jnp.arange(num_steps, dtype=jnp.int32))
 
 
 def _check_expected(model, population, num_steps, temperature, owner):
@@ -120,6 +142,11 @@ def expected_counts(
     the expectation of `simulate`'s counts; the clock is exact in expectation as
     `temperature -> 0` when `cv > 0`.
 
+    Without an `external` term, and when kinds divide into each other in no cycle other than
+    self-renewal, the same expectation is computed without a loop over steps, as the solution
+    of a renewal equation (`rules.division.renewal`): much faster for long runs with many
+    kinds, equal to the step-by-step recursion to rounding.
+
     `temperature` relaxes the clock: the period distribution used here is lognormal with
     `sigma**2 = log(1 + cv**2) + temperature**2` (so with `cv = 0` the division time is smooth
     in `period`, spread by a factor of about `exp(+-temperature)`). Space is ignored: there is no
@@ -150,6 +177,10 @@ def expected_counts(
     """
     num_steps, temperature = _check_expected(model, population, num_steps, temperature,
                                              "expected_counts")
+    num_rounds = None if model.external is not None else _rounds(model.table.daughters)
+    if num_rounds is not None:
+        return _expected_renewal(model, population, temperature, num_steps=num_steps,
+                                 num_rounds=num_rounds)
     return _expected(model, population, temperature, num_steps=num_steps)[0]
 
 

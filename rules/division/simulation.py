@@ -1,8 +1,8 @@
 """One stochastic history of a division model: the step, in named parts, and `simulate`.
 
 A step, in order: the step's random numbers (`_draws`); clocks advance and new cells draw their
-periods (`_draw_periods`); cells die (`_deaths`); survivors divide by clock or hazard
-(`_dividers`); dividing cells place daughter B one at a time in a random order
+periods (`_draw_periods`); cells die (`_deaths`: at the death rate, or when a cycle that ends
+by the clock ends in apoptosis); survivors divide by clock or hazard (`_dividers`); dividing cells place daughter B one at a time in a random order
 (`_place_daughters`); the daughters are written into their slots (`_write_daughters`); the step
 is recorded (`_record`). Every random event that depends on the parameters adds its
 log-probability to the record, for the score-function estimator.
@@ -55,13 +55,27 @@ def _draw_periods(model: DivisionModel, pop: Population, u_period):
     return period, jnp.sum(jnp.where(need, drawn_lp, 0.0))
 
 
-def _deaths(model: DivisionModel, pop: Population, u_death):
-    """Which alive cells die in this step `(C,)`, and the log-probability of those events."""
-    if model.death is None:
-        return jnp.zeros(pop.capacity, bool), jnp.zeros((), pop.clock.dtype)
-    q = event_probability(per_kind(model.death, model.num_kinds)[pop.kind], model.dt)
-    dies = pop.alive & (u_death < q)
-    return dies, jnp.sum(jnp.where(pop.alive, relax.bernoulli_log_prob(dies, q), 0.0))
+def _deaths(model: DivisionModel, pop: Population, clock, period, u_death, u_divide):
+    """Which cells die `(C,)`, and the log-probability of those events.
+
+    A cell dies at the death rate (`u_death`), or when its clock reaches its period and the
+    cycle ends in apoptosis (`u_divide`, which the hazard reads only for cells whose clock has
+    not ended the cycle, so the two uses never meet).
+    """
+    dies = jnp.zeros(pop.capacity, bool)
+    log_prob = jnp.zeros((), pop.clock.dtype)
+    if model.death is not None:
+        q = event_probability(per_kind(model.death, model.num_kinds)[pop.kind], model.dt)
+        dies = pop.alive & (u_death < q)
+        log_prob = jnp.sum(jnp.where(pop.alive, relax.bernoulli_log_prob(dies, q), 0.0))
+    if model.cycle is not None:
+        ended = pop.alive & ~dies & (clock >= period)
+        share = model.cycle.death_share(model.num_kinds)[pop.kind].astype(pop.clock.dtype)
+        apoptotic = ended & (u_divide < share)
+        random = ended & (share > 0) & (share < 1)
+        log_prob = log_prob + jnp.sum(jnp.where(random, relax.bernoulli_log_prob(apoptotic, share), 0.0))
+        dies = dies | apoptotic
+    return dies, log_prob
 
 
 def _dividers(model: DivisionModel, lattice: Lattice, pop: Population, clock, period, survivors,
@@ -186,7 +200,7 @@ def step(model: DivisionModel, lattice: Lattice, pop: Population, key: jax.Array
     u_period, u_death, u_divide, u_order, u_place = _draws(key, pop, lattice)
     clock = jnp.where(pop.alive, pop.clock + model.dt, pop.clock)
     period, lp_period = _draw_periods(model, pop, u_period)
-    dies, lp_death = _deaths(model, pop, u_death)
+    dies, lp_death = _deaths(model, pop, clock, period, u_death, u_divide)
     survivors = pop.alive & ~dies
     occ = pop.occupancy.reshape(-1)
     occ = occ.at[jnp.where(dies, flat_index(lattice, pop.position), lattice.num_sites)].set(

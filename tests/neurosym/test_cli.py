@@ -51,7 +51,7 @@ def bad_inputs(d):
     for name, text in files.items():
         (d / name).write_text(text)
     return {
-        "data is a folder": (["--data", str(d / "folder")], 1, "is a folder, not a file"),
+        "data is a folder without tables": (["--data", str(d / "folder")], 1, "is a folder with no .csv"),
         "data is empty": (["--data", ""], 1, "--data must name a file"),
         "data is missing": (["--data", str(d / "missing.csv")], 1, "no such file"),
         "CD header only": (["--data", str(d / "cd_header.csv"), "--format", "cd", "--minutes-per-frame", "1"], 1,
@@ -87,7 +87,7 @@ def cases(tmp_path_factory):
 
 
 CASE_NAMES = [
-    "data is a folder", "data is empty", "data is missing", "CD header only", "tracks header only",
+    "data is a folder without tables", "data is empty", "data is missing", "CD header only", "tracks header only",
     "A parent of B, B of A", "A->B->C->A", "single cell", "single frame", "negative times",
     "unknown embedded embryo", "unknown embryo in a file", "embedded embryo without TIME file",
     "minutes per frame 1e300", "minutes per frame nan", "minutes per frame 0",
@@ -130,13 +130,13 @@ def test_a_non_finite_fit_is_refused_before_anything_is_written(tmp_path, monkey
     from neurosym.fit import report
     from neurosym.fit.lineage_model import build_model
 
-    def nan_fit(table, **kwargs):
-        m = build_model(table)
+    def nan_fit(tables, **kwargs):
+        m = build_model(tables[0])
         result = types.SimpleNamespace(final_loss=float("nan"), diagnostics={"message": "Non-finite values."})
-        return types.SimpleNamespace(model=m, result=result, simulated=np.full(m.observed.shape, np.nan),
-                                     cycle_minutes={"R": float("inf")})
+        return [types.SimpleNamespace(model=m, result=result, simulated=np.full(m.observed.shape, np.nan),
+                                      cycle_minutes={"R": float("inf")})]
 
-    monkeypatch.setattr(report, "fit_lineage", nan_fit)
+    monkeypatch.setattr(report, "fit_lineages", nan_fit)
     out = tmp_path / "out"
     data = synthetic_tracks(tmp_path / "t.csv")
     assert cli.main(["fit", "--data", str(data), "--out", str(out), "--quiet"]) == 1
@@ -164,10 +164,10 @@ def test_fit_then_simulate_the_fitted_model(tmp_path, capsys):
     assert len(result["observed_counts"]) == len(result["simulated_counts"]) == result["data"]["frames"] == 30
     assert len(result["observed_counts_by_lineage"]["R"]) == 30 == len(result["all_lineages_tracked"])
     assert len(result["loss_history"]) == 3 and "unidentifiable" in result
-    for name in ("counts_by_lineage.png", "lineage_tree.png", "parameters.png"):
+    for name in ("counts_by_lineage.png", "lineage_tree.png", "parameters.png", "cycles_by_kind.png"):
         assert (out / name).stat().st_size > 1000
-    assert sorted(p.name for p in out.iterdir()) == ["counts_by_lineage.png", "fit.json", "lineage_tree.png",
-                                                     "parameters.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["counts_by_lineage.png", "cycles_by_kind.png", "fit.json",
+                                                     "lineage_tree.png", "parameters.png"]
     sim = tmp_path / "sim"
     assert cli.main(["simulate", "--from-fit", str(out / "fit.json"), "--minutes", "40", "--out", str(sim)]) == 0
     result = json.loads((sim / "simulation.json").read_text())
@@ -276,3 +276,27 @@ def test_fit_the_embedded_embryo_one_count_per_frame(tmp_path):
     assert len(result["observed_counts"]) == len(result["simulated_counts"]) == frames > 100
     assert all(len(v) == frames for v in result["observed_counts_by_lineage"].values())
     assert [r["name"] for r in result["model"]["roots"]] == ["ABa", "ABp", "EMS", "P2"]
+
+
+@pytest.mark.slow
+def test_fit_several_embryos_then_predict_one(tmp_path, capsys):
+    folder = tmp_path / "tables"
+    folder.mkdir()
+    synthetic_tracks(folder / "a.csv")
+    synthetic_tracks(folder / "b.csv")
+    out = tmp_path / "fit"
+    assert cli.main(["fit", "--data", str(folder), "--minutes-per-frame", "2", "--steps", "3", "--starts", "1",
+                     "--out", str(out), "--quiet"]) == 0
+    result = json.loads((out / "fit.json").read_text())
+    assert [e["data"]["source"].endswith(n) for e, n in zip(result["embryos"], ("a.csv", "b.csv"))] == [True, True]
+    assert "shared" in result["model"] and not result["fit"]["predicted"]
+    assert (out / "counts_by_lineage_a.png").exists() and (out / "counts_by_lineage_b.png").exists()
+    pred = tmp_path / "pred"
+    assert cli.main(["fit", "--predict-only", "--from-fit", str(out / "fit.json"), "--data", str(folder / "a.csv"),
+                     "--minutes-per-frame", "2", "--out", str(pred), "--quiet"]) == 0
+    result = json.loads((pred / "fit.json").read_text())
+    assert result["predicted"] is True and result["loss_history"] == [] and "kind_cycle_minutes" in result
+    assert not (pred / "parameters.png").exists() and (pred / "cycles_by_kind.png").exists()
+    capsys.readouterr()
+    assert cli.main(["fit", "--predict-only", "--out", str(tmp_path / "x")]) == 1
+    assert "--predict-only needs --from-fit" in capsys.readouterr().err

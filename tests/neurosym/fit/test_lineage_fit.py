@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from neurosym.data import read_tracks
-from neurosym.fit.lineage import LineageFit, initial_params
+from neurosym.fit import timing
+from neurosym.fit.lineage import LineageFit
 from neurosym.fit.report import PARAMETERS_CAPTION, figures, summary_lines
 from neurosym.lineage_fit import build_model, fit_lineage
 
@@ -70,15 +71,17 @@ def test_several_embryos_are_refused(table, tmp_path):
 def fake_fit(table, periods_per_start, final_losses):
     """A LineageFit whose starts ended with the given periods (minutes, (S, L)) and losses."""
     m = build_model(table)
-    params = initial_params(m, game=False)
+    batch = timing.embryo_batch([m])
+    params = timing.initial_params(batch)
     log_period = jnp.log(jnp.asarray(periods_per_start, jnp.float32))
     all_params = {k: jnp.stack([v] * len(final_losses)) for k, v in params.items()}
     all_params["log_period"] = log_period
     result = types.SimpleNamespace(final_losses=lambda: np.asarray(final_losses), all_params=all_params,
                                    num_starts=len(final_losses))
     best = dict(params, log_period=log_period[0])
-    return LineageFit(model=m, params=best, result=result, cycle_minutes={"R": 16.0, "S": 26.0},
-                      measured_cycle=dict(m.measured_cycle), simulated=np.zeros_like(m.observed), game=False)
+    return LineageFit(model=m, batch=batch, embryo=0, params=best, result=result,
+                      cycle_minutes={"R": 16.0, "S": 26.0}, measured_cycle=dict(m.measured_cycle),
+                      simulated=np.zeros_like(m.observed))
 
 
 def test_counts_cover_every_frame(table):
@@ -90,7 +93,7 @@ def test_counts_cover_every_frame(table):
 
 def test_parameters_that_equally_good_starts_disagree_on_are_flagged(table):
     # Starts 0 and 1 converge with S's period 11 and 112 min; start 2 did not converge.
-    res = fake_fit(table, [[16.0, 11.0], [16.5, 112.0], [40.0, 40.0]], [1.0, 3.0, 50.0])
+    res = fake_fit(table, [[16.0, 11.0], [16.5, 112.0], [40.0, 40.0]], [1.0, 1.05, 50.0])
     unsure = res.unidentifiable()
     assert set(unsure) == {"period_ref_min[S]"}
     assert unsure["period_ref_min[S]"] == pytest.approx((11.0, 112.0), rel=1e-4)
@@ -107,3 +110,59 @@ def test_parameters_figure_says_why_the_reference_period_differs(table):
     assert PARAMETERS_CAPTION in texts
     assert any("not pinned down" in t for t in texts)
     assert any("g_ref" in t.get_text() for t in fig.axes[0].get_xticklabels())
+
+
+def test_every_born_cell_has_a_fate_and_a_collapsed_lineage_is_masked(tmp_path):
+    # Lineage S's tracking stops for all but one of its cells at frame 30: from there S is not data.
+    path = synthetic_tracks(tmp_path / "t.csv", periods=(8, 6), num_frames=44)
+    rows = [line for line in path.read_text().splitlines()]
+    head, body = rows[0], rows[1:]
+    kept = [r for r in body if not (r.split(",")[4].startswith("S") and int(r.split(",")[0]) >= 30
+                                    and r.split(",")[4] not in ("Saaaa",))]
+    path.write_text("\n".join([head] + kept) + "\n")
+    m = build_model(read_tracks(path, minutes_per_frame=2.0))
+    s = m.lineages.index("S")
+    frame_min = m.times / 2.0
+    assert m.mask[frame_min < 29, s].all() and not m.mask[frame_min >= 30, s].any()
+    assert m.mask[:, m.lineages.index("R")].all()
+    # Fates: divided cells carry their cycle, cells seen to the end are censored, none vanished in R.
+    r_kinds = [k for k, (L, _) in enumerate(m.kinds) if L == "R"]
+    in_r = np.isin(m.cell_kinds, r_kinds)
+    assert set(np.unique(m.cell_status[in_r])) == {0, 1}
+    np.testing.assert_allclose(m.cell_age[in_r & (m.cell_status == 0)], 16.0)
+    assert (m.cell_window >= m.cell_age - 1e-9).all()
+
+
+@pytest.mark.slow
+def test_two_embryos_share_kinds_and_differ_in_time_scale(tmp_path):
+    from neurosym.fit.lineage import fit_lineages
+
+    a = read_tracks(synthetic_tracks(tmp_path / "a.csv", periods=(8, 13)), minutes_per_frame=2.0)
+    b = read_tracks(synthetic_tracks(tmp_path / "b.csv", periods=(8, 13)), minutes_per_frame=2.4)
+    fits = fit_lineages([a, b], num_steps=150, num_starts=1, progress=False)
+    assert [f.embryo for f in fits] == [0, 1] and fits[0].batch is fits[1].batch
+    scale = np.exp(np.asarray(fits[0].params["log_scale"]))
+    assert scale[1] / scale[0] == pytest.approx(1.2, rel=0.05)  # b runs 20% slower in minutes
+    for f in fits:
+        for lineage, err in f.cycle_errors().items():
+            assert err < 0.1, (lineage, f.cycle_minutes, f.measured_cycle)
+        assert f.relative_rms() < 0.1
+
+
+@pytest.mark.slow
+def test_a_fitted_model_predicts_a_new_embryo_without_fitting_it(tmp_path):
+    from neurosym.fit.lineage import predict_lineage
+
+    train = read_tracks(synthetic_tracks(tmp_path / "a.csv", periods=(8, 13)), minutes_per_frame=2.0)
+    new = read_tracks(synthetic_tracks(tmp_path / "b.csv", periods=(8, 13), num_frames=40), minutes_per_frame=2.0)
+    spec = fit_lineage(train, num_steps=150, num_starts=1, progress=False).model_spec()
+    pred = predict_lineage(spec, new)
+    assert pred.predicted and pred.result is None and pred.unidentifiable() == {}
+    for lineage, err in pred.cycle_errors().items():
+        assert err < 0.1, (lineage, pred.cycle_minutes, pred.measured_cycle)
+    assert pred.relative_rms() < 0.1
+    # A different biology is predicted worse: the prediction reads the spec, not the new data.
+    slow = read_tracks(synthetic_tracks(tmp_path / "c.csv", periods=(11, 17), num_frames=40), minutes_per_frame=2.0)
+    assert predict_lineage(spec, slow).relative_rms() > 2 * pred.relative_rms()
+    with pytest.raises(ValueError, match="spec must be a fitted model"):
+        predict_lineage({"kinds": []}, new)

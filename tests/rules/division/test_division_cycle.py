@@ -1,6 +1,8 @@
 """Clock-driven division: exact and lognormal periods."""
 
 import jax
+import jax.numpy as jnp
+import pytest
 import numpy as np
 
 import automata
@@ -41,3 +43,26 @@ def test_noisy_cycle_draws_a_period_per_cell():
     periods = np.asarray(final.period)
     assert np.all(np.isfinite(periods)) and len(np.unique(periods)) == 16
     assert 0.8 < np.median(periods) < 2.5
+
+
+def test_terminal_cells_never_divide_and_survival_floors_at_the_terminal_share():
+    cycle = CellCycle(period=10.0, cv=0.2, terminal=[0.0, 0.3, 1.0])
+    u = jnp.linspace(0.01, 0.99, 99)
+    for k, share in enumerate((0.0, 0.3, 1.0)):
+        period, lp = cycle.draw(u, jnp.full(99, k), 3)
+        assert np.isclose(np.mean(np.isinf(np.asarray(period))), share, atol=0.02)
+        assert np.all(np.isfinite(np.asarray(lp)))
+    late = cycle.log_survival(jnp.array(1e4), jnp.arange(3), 3, 0.05)
+    np.testing.assert_allclose(np.exp(np.asarray(late)), [0.0, 0.3, 1.0], atol=1e-5)
+    # The finite periods of a terminal-0.3 kind are the lognormal's, rescaled: their median is 10.
+    period, _ = cycle.draw(u, jnp.full(99, 1), 3)
+    assert abs(np.median(np.asarray(period)[np.isfinite(np.asarray(period))]) - 10.0) < 0.5
+
+
+def test_apoptosis_share_and_fate_errors():
+    cycle = CellCycle(period=10.0, terminal=[0.0, 0.5, 1.0], apoptosis=[0.2, 0.25, 0.0])
+    np.testing.assert_allclose(np.asarray(cycle.death_share(3)), [0.2, 0.5, 0.0])
+    with pytest.raises(ValueError, match="terminal \\+ apoptosis must be <= 1"):
+        CellCycle(period=10.0, terminal=0.7, apoptosis=0.5).check(1)
+    with pytest.raises(ValueError, match="terminal must be in"):
+        CellCycle(period=10.0, terminal=1.5).check(1)

@@ -165,3 +165,36 @@ def test_divisions_errors():
         divisions_by_birth(one, start=0, num_steps=4, num_kinds=1.5)
     with pytest.raises(ValueError, match="num_kinds must be at least 1"):
         divisions_by_birth(one, start=0, num_steps=4, num_kinds=0)
+
+
+@pytest.mark.slow
+def test_terminal_and_apoptosis_agree_with_the_mean_of_simulations():
+    # Kind 0 divides into kind 1; kind 1 exits the cycle (terminal 0.4) or dies at its period
+    # (apoptosis 0.25) or divides into more kind 1. The mean counts and deaths of many runs
+    # match the relaxed model's at every step.
+    steps = 18
+    model = DivisionModel(table=DifferentiationTable(daughters=((1, 1), (1, 1))),
+                          cycle=CellCycle(period=jnp.array([3.0, 5.0]), cv=0.2,
+                                          terminal=jnp.array([0.0, 0.4]),
+                                          apoptosis=jnp.array([0.0, 0.25])),
+                          placement=Shove())
+    lat = automata.Lattice((48, 48))
+    pop = Population.create(lat, [[12, 12], [36, 36]], [0, 0], capacity=256)
+
+    @jax.jit
+    def runs(keys):
+        def one(k):
+            _, hist = simulate(model, lat, pop, key=k, num_steps=steps)
+            return hist.count, jnp.cumsum(hist.num_deaths)
+        return jax.vmap(one)(keys)
+
+    counts, deaths = (np.asarray(x, float) for x in runs(jax.random.split(KEY, 400)))
+    hist = expected_counts(model, pop, num_steps=steps, temperature=1e-3)
+    for sim, mf in ((counts, np.asarray(hist.count)), (deaths, np.cumsum(np.asarray(hist.num_deaths)))):
+        mean, se = sim.mean(0), sim.std(0) / np.sqrt(sim.shape[0])
+        np.testing.assert_array_less(np.abs(mean - mf), 4 * se + 0.03 * np.abs(mf) + 0.05)
+    assert deaths[:, -1].mean() > 1.0  # apoptosis happened
+    # Without fates the same model grows more: the test can tell them apart.
+    plain = expected_counts(model.replace(cycle=model.cycle.replace(terminal=0.0, apoptosis=0.0)),
+                            pop, num_steps=steps, temperature=1e-3)
+    assert float(plain.count[-1].sum()) > 1.5 * counts[:, -1].sum(-1).mean()
