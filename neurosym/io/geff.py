@@ -20,6 +20,7 @@ import numpy as np
 from automata._checks import fail
 from neurosym.io.lineage import check_read_lineage
 from neurosym.io.table import CellTable
+from neurosym.io.text import CORE_COLUMNS
 from neurosym.io.times import check_minutes_per_frame
 
 __all__ = ["read_geff", "table_from_track_graph"]
@@ -64,8 +65,9 @@ def table_from_track_graph(graph: nx.Graph, *, time: str = "t", space: Sequence[
     Each tracklet (a maximal chain of nodes without branches, or the node property `tracklet`
     where the graph has one) becomes one cell, named by its first node's id (or the tracklet
     id) as text; its parent is the tracklet its first node is linked from. Undirected graphs are
-    oriented from earlier to later nodes. Other numeric node properties become extra columns, and
-    `extra["node"]` holds each row's node id as text.
+    oriented from earlier to later nodes. Other numeric node properties become extra columns
+    (prefixed "node_" where the name is a core column's, e.g. "node_z"), and `extra["node"]`
+    holds each row's node id as text.
 
     Args:
       graph: `networkx.DiGraph` (or Graph) of detections.
@@ -100,7 +102,7 @@ def table_from_track_graph(graph: nx.Graph, *, time: str = "t", space: Sequence[
     nodes = list(graph.nodes)
     attrs = [graph.nodes[n] for n in nodes]
     if space is None:
-        space = [a for a in ("z", "y", "x") if all(a in d for d in attrs)]
+        space = [a for a in ("z", "y", "x") if any(a in d for d in attrs)]
         if not space:
             raise ValueError(f"{source}: the nodes have no 'x', 'y' or 'z' property; pass space=(...) with the "
                              "names of the position properties.")
@@ -139,7 +141,7 @@ def table_from_track_graph(graph: nx.Graph, *, time: str = "t", space: Sequence[
     for key in sorted(set(attrs[0]).difference(skip)):
         vals = [d.get(key) for d in attrs]
         if all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in vals):
-            extra[key] = np.array(vals)
+            extra[f"node_{key}" if key in CORE_COLUMNS or key == "node" else key] = np.array(vals)
     cell = [cell_of[n] for n in nodes]
     frame = np.array([frame_of[n] for n in nodes], dtype=np.int64)
     table = CellTable(

@@ -263,7 +263,7 @@ def check_names_for(names: Mapping[int, str] | None, ids: np.ndarray, *, owner: 
     out = np.array([str(names[int(i)]) for i in ids.tolist()], dtype=str)
     if out.size and np.unique(out).size != out.size:
         vals, counts = np.unique(out, return_counts=True)
-        dup = vals[counts > 1][0]
+        dup = str(vals[counts > 1][0])
         labs = ids[out == dup].tolist()
         raise ValueError(f"{source}: labels {labs} share the name {dup!r}; each cell needs its own name.")
     return out

@@ -128,8 +128,8 @@ def _block_counts(blocks: np.ndarray, n: int):
 def potts_state(labels, factor=1, *, fill_gap: bool = False, gap: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """A label volume as a cellular Potts lattice: an int32 cell id per site, downsampled.
 
-    Each site is a block of `factor` voxels per axis (the volume is padded with background to a
-    whole number of blocks) and takes the value most voxels of its block hold, background 0
+    Each site is a block of `factor` voxels per axis (blocks at the far edges may be cut short
+    by the volume's end) and takes the value most voxels of its block hold, background 0
     included; a tie between a cell and background goes to the cell, between cells to the lower
     id. Cells are renumbered 1..N in ascending order of their labels (relabel at random first,
     with `neurosym.io.relabel_random`, if the labels encode names). A cell that wins no block
@@ -172,11 +172,16 @@ def potts_state(labels, factor=1, *, fill_gap: bool = False, gap: int = 2) -> tu
     if all(f == 1 for f in fac):
         return idx.astype(np.int32), np.concatenate([[0], ids]).astype(np.int64)
     out_shape = tuple(-(-s // f) for s, f in zip(idx.shape, fac))
-    padded = np.pad(idx, [(0, o * f - s) for s, o, f in zip(idx.shape, out_shape, fac)])
+    # Padding takes the value n + 1, which has no vote.
+    padded = np.pad(idx, [(0, o * f - s) for s, o, f in zip(idx.shape, out_shape, fac)], constant_values=n + 1)
     split = padded.reshape([d for o, f in zip(out_shape, fac) for d in (o, f)])
     order = list(range(0, 2 * lab.ndim, 2)) + list(range(1, 2 * lab.ndim, 2))
     blocks = split.transpose(order).reshape(int(np.prod(out_shape)), int(np.prod(fac)))
-    dense, sparse = _block_counts(blocks, n)
+    dense, sparse = _block_counts(blocks, n + 1)
+    if dense is not None:
+        dense = dense[:, : n + 1]
+    else:
+        sparse = tuple(a[sparse[1] <= n] for a in sparse)
     if dense is not None:
         best = np.argmax(dense[:, 1:], axis=1) + 1 if n else np.zeros(dense.shape[0], np.int64)
         best_count = dense[np.arange(dense.shape[0]), best] if n else np.zeros(dense.shape[0], np.int64)
