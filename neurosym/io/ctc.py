@@ -25,10 +25,8 @@ import networkx as nx
 import numpy as np
 
 from automata._checks import fail
-from neurosym.io.contacts import check_gap, check_spacing
-from neurosym.io.geometry import check_axes
 from neurosym.io.lineage import LineageReport, build_lineage, check_read_lineage
-from neurosym.io.segmentation import SegmentationSeries, check_folder, list_volumes
+from neurosym.io.segmentation import SegmentationSeries, check_folder, check_series_options, list_volumes
 from neurosym.io.table import CellTable
 from neurosym.io.text import check_path, read_text
 from neurosym.io.times import check_minutes_per_frame
@@ -338,12 +336,7 @@ def read_ctc(folder, *, track_file=None, prefix: str | None = None, spacing=None
         track_file = there[0]
     tracks = read_ctc_tracks(check_path(track_file, _WHAT, owner=owner))
     pre, _ = _find_masks(p, prefix)
-    gap = check_gap(gap, owner=owner)
-    if spacing is not None:
-        size = np.size(spacing)
-        check_spacing(spacing, size if size in (2, 3) else 3, owner=owner)
-    if axes is not None:
-        check_axes(axes, len(axes) if isinstance(axes, str) else 3, owner=owner)
+    gap = check_series_options(gap, spacing, axes, owner=owner)
     files = list_volumes(p, pre)
     series = SegmentationSeries(files, names=None, spacing=spacing, gap=gap, axes=axes, key=None,
                                 embryo=p.name if embryo is None else str(embryo))

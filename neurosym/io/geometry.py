@@ -24,7 +24,7 @@ from neurosym.io.contacts import (
 from neurosym.io.table import CellTable
 from neurosym.io.times import check_minutes_per_frame
 
-__all__ = ["CellGeometry", "cell_geometry", "check_axes"]
+__all__ = ["CellGeometry", "cell_geometry"]
 
 
 @dataclass(frozen=True, eq=False)

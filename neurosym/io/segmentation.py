@@ -249,6 +249,18 @@ def check_folder(folder, what: str, *, owner: str) -> Path:
     return p
 
 
+def check_series_options(gap, spacing, axes, *, owner: str) -> int:
+    """Check a series' gap, spacing and axes before any volume is read (the number of axes is
+    not known yet: spacing and axes are checked against it when a volume is measured)."""
+    gap = check_gap(gap, owner=owner)
+    if spacing is not None:
+        size = np.size(spacing)
+        check_spacing(spacing, size if size in (2, 3) else 3, owner=owner)
+    if axes is not None:
+        check_axes(axes, len(axes) if isinstance(axes, str) else 3, owner=owner)
+    return gap
+
+
 def _names_of(names, folder: Path, *, owner: str) -> tuple[dict[int, str] | None, str]:
     if names is False:
         return None, "names"
@@ -312,11 +324,6 @@ def read_segmentation(folder, *, names=None, spacing=None, gap: int = 2, axes: s
         raise ValueError(f"{p}: no files named {prefix}<time>.npz ({what}); {listed}. Pass prefix=... if the "
                          "files are named otherwise (e.g. prefix='mask' for mask000.npz).")
     named, source = _names_of(names, p, owner=owner)
-    gap = check_gap(gap, owner=owner)
-    if spacing is not None:
-        size = np.size(spacing)
-        check_spacing(spacing, size if size in (2, 3) else 3, owner=owner)
-    if axes is not None:
-        check_axes(axes, len(axes) if isinstance(axes, str) else 3, owner=owner)
+    gap = check_series_options(gap, spacing, axes, owner=owner)
     return SegmentationSeries(files, names=named, spacing=spacing, gap=gap, axes=axes, key=key,
                               embryo=p.name if embryo is None else str(embryo), names_source=source)

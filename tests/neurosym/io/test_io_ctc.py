@@ -1,6 +1,7 @@
 """Cell Tracking Challenge folders: man_track.txt, masks per frame, lineage in the package's schema."""
 
 import re
+import sys
 import warnings
 
 import numpy as np
@@ -172,3 +173,12 @@ def test_tiff_masks(tmp_path):
     data = nio.read_ctc(tmp_path, gap=1)
     assert data.series.geometry(1).contacts.faces.tolist() == [15]
     assert data.mismatches(0) == ([], [])
+
+
+def test_tiff_masks_without_tifffile_say_how_to_install(tmp_path, monkeypatch):
+    (tmp_path / "man_track.txt").write_text("1 0 0 0\n")
+    (tmp_path / "man_track000.tif").write_bytes(b"II*\x00" + bytes(60))
+    data = nio.read_ctc(tmp_path)  # nothing is read yet
+    monkeypatch.setitem(sys.modules, "tifffile", None)
+    with pytest.raises(ImportError, match=re.escape("reading TIFF needs tifffile: pip install tifffile")):
+        data.series.geometry(0)
