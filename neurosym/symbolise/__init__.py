@@ -12,6 +12,8 @@ The bridge from imaging to the symbolic lattice models, one time point at a time
   free site, never dropped.
 - `population`: `to_population`, cells to a `rules.Population` on an `automata.Lattice`, with a
   `SymboliseReport`.
+- `potts`: `potts_state`, a label volume as a cellular Potts lattice of cell ids,
+  downsampled by blocks, no cell lost; `fill_gaps` hands membrane voxels to the cells.
 - `api`: `symbolise` / `symbolise_points`, all of the above in one call (a `Symbolised`).
 
 Everything runs on the host in numpy (vectorised over cells); only the returned `Population`
@@ -22,6 +24,7 @@ from neurosym.symbolise.api import Symbolised, symbolise, symbolise_points
 from neurosym.symbolise.contacts import contact_graph
 from neurosym.symbolise.features import FEATURE_NAMES, CellFeatures, cell_features
 from neurosym.symbolise.points import point_features, table_from_columns
+from neurosym.symbolise.potts import fill_gaps, potts_state
 from neurosym.symbolise.population import SymboliseReport, to_population
 
 __all__ = [
@@ -31,7 +34,9 @@ __all__ = [
     "Symbolised",
     "cell_features",
     "contact_graph",
+    "fill_gaps",
     "point_features",
+    "potts_state",
     "symbolise",
     "symbolise_points",
     "table_from_columns",
