@@ -201,25 +201,33 @@ class LineageFit:
 
         A parameter is flagged when the starts that converged (final loss within `loss_gap` of
         the best; the loss is in nats per observed cell) end with values more than `max_ratio`
-        apart (high / low): the data does not pull the starts together, as for a lineage seen
-        as one cell whose division time the start already fixes. Needs two such starts; else
-        nothing is flagged.
+        apart (high / low): the data does not pull the starts together. Needs two such starts.
+        A lineage none of whose cells' cycles was observed (a blastomere seen as one cell, such
+        as EMS, whose period only its first division's time sets) is always flagged.
         """
         if self.result is None:
             return {}
         losses = self.result.final_losses()
         best = np.nanmin(losses) if np.isfinite(losses).any() else np.nan
         good = [s for s, v in enumerate(losses) if np.isfinite(v) and v <= best + loss_gap]
-        if len(good) < 2:
-            return {}
         every = self.start_params()
-        starts = [every[s] for s in good]
+        starts = [every[s] for s in good] or [self.named_params()]
         out = {}
+        # A lineage with no observed cycle (a blastomere seen as one cell, such as EMS) has its
+        # period set by its first division's time only: the data does not pin it down.
+        m = self.model
+        timed = {m.kinds[k][0] for k in m.cell_kinds[m.cell_status == 0]}
+        for L in m.lineages:
+            if L not in timed:
+                values = [p[f"period_ref_min[{L}]"] for p in starts]
+                out[f"period_ref_min[{L}]"] = (min(values), max(values))
+        if len(good) < 2:
+            return out
         for name in starts[0]:
             if name.startswith(("period_ref_min", "lengthening_per_generation")):
                 values = [p[name] for p in starts]
                 low, high = min(values), max(values)
-                if low > 0 and high / low > max_ratio:
+                if low > 0 and high / low > max_ratio and name not in out:
                     out[name] = (low, high)
         return out
 
@@ -314,6 +322,7 @@ def fit_lineages(
     key: jax.Array | None = None,
     progress: bool = True,
     checkpoint=None,
+    terms: timing.Terms = timing.Terms(),
 ) -> list[LineageFit]:
     """Fit the division-timing model to several embryos at once; one `LineageFit` per embryo.
 
@@ -328,6 +337,7 @@ def fit_lineages(
       key: PRNG key (default `jax.random.key(0)`).
       progress: print progress lines.
       checkpoint: optional checkpoint path (see `neurosym.fit.fit`).
+      terms: which parts of the model are fitted (`timing.Terms`; default all).
 
     Example:
       >>> from neurosym.datasets import load_celegans
@@ -339,6 +349,8 @@ def fit_lineages(
     if not tables:
         raise ValueError("fit_lineages needs at least one table.")
     graphs = [None] * len(tables) if graphs is None else list(graphs)
+    if not isinstance(terms, timing.Terms):
+        raise TypeError(f"terms must be a neurosym.fit.timing.Terms, got {type(terms).__name__}.")
     if len(graphs) != len(tables):
         raise ValueError(f"graphs must give one graph per table: {len(graphs)} graphs for {len(tables)} tables.")
     models = [build_model(t, g) for t, g in zip(tables, graphs)]
@@ -347,20 +359,20 @@ def fit_lineages(
     init = timing.initial_params(batch, game=game)
 
     def loss(params, ctx):
-        return timing.loss(params, batch, ctx.data, game=game)
+        return timing.loss(params, batch, ctx.data, game=game, terms=terms)
 
     spread = {k: 0.0 for k in init}
     spread.update(log_period=0.2, lengthening=0.05, cv_raw=0.3)
     res = fit(loss, init, key=key if key is not None else jax.random.key(0), num_steps=num_steps,
               data=batch.data(), optimizer=optax.adam(learning_rate), num_starts=num_starts,
               init_spread=spread, progress=progress, checkpoint=checkpoint, throw=False)
-    params = jax.tree_util.tree_map(jnp.asarray, res.params)
+    params = terms.apply(jax.tree_util.tree_map(jnp.asarray, res.params))
     return _views(batch, params, res, game=game)
 
 
 def fit_lineage(table, *, graph: nx.DiGraph | None = None, game: bool = False, num_steps: int = 200,
                 num_starts: int = 4, learning_rate: float = 0.05, key: jax.Array | None = None,
-                progress: bool = True, checkpoint=None) -> LineageFit:
+                progress: bool = True, checkpoint=None, terms: timing.Terms = timing.Terms()) -> LineageFit:
     """Fit the division-timing model to one embryo's lineage (`fit_lineages` with one table).
 
     Example:
@@ -370,17 +382,22 @@ def fit_lineage(table, *, graph: nx.DiGraph | None = None, game: bool = False, n
       True
     """
     return fit_lineages([table], graphs=[graph], game=game, num_steps=num_steps, num_starts=num_starts,
-                        learning_rate=learning_rate, key=key, progress=progress, checkpoint=checkpoint)[0]
+                        learning_rate=learning_rate, key=key, progress=progress, checkpoint=checkpoint,
+                        terms=terms)[0]
 
 
 def _params_from_spec(shared: dict, batch: timing.EmbryoBatch, *, game_spec=None) -> dict:
     """Parameters over `batch`'s kinds from a fitted model's shared parameters by name: kinds
-    the fit never saw follow their lineage's trend, with the prior's exit probability."""
-    lineages = shared["lineages"]
-    missing = [L for L in batch.lineages if L not in lineages]
-    if missing:
-        raise ValueError(f"the fitted model has no lineage {', '.join(missing)}; it knows "
-                         f"{', '.join(lineages)}. Fit a model on embryos that have these lineages.")
+    the fit never saw follow their lineage's trend, with the prior's exit probability, and
+    lineages it never saw the median fitted lineage."""
+    lineages = dict(shared["lineages"])
+    if not lineages:
+        raise ValueError("the fitted model has no lineages; fit it again.")
+    # A lineage the fit never saw (e.g. P1 in an embryo recorded from two cells) follows the
+    # median of the fitted lineages: its cells at the first frame divide when they were seen to.
+    typical = {key: float(np.median([v[key] for v in lineages.values()])) for key in next(iter(lineages.values()))}
+    for L in batch.lineages:
+        lineages.setdefault(L, typical)
     kinds = shared["kinds"]
     lin = [lineages[L] for L in batch.lineages]
     num_e = len(batch.embryos)

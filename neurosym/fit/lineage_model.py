@@ -19,7 +19,7 @@ import numpy as np
 from neurosym import data as nsdata
 from rules.division import DifferentiationTable
 
-__all__ = ["COLLAPSE", "LineageModel", "build_model"]
+__all__ = ["COLLAPSE", "LineageModel", "build_model", "kind_names"]
 
 #: A lineage whose count falls below this share of the most it had (and had at least 8 cells)
 #: is no longer tracked from that frame on.
@@ -95,7 +95,7 @@ class LineageModel:
     @property
     def kind_names(self) -> tuple[str, ...]:
         """`"lineage.generation"` name of every kind."""
-        return tuple(f"{L}.{g}" for L, g in self.kinds)
+        return kind_names(self.kinds)
 
     def measured_kind_cycles(self) -> dict:
         """Kind name -> the cycle lengths (minutes) observed for cells of that kind."""
@@ -104,6 +104,16 @@ class LineageModel:
             if st == 0:
                 out.setdefault(self.kind_names[k], []).append(float(a))
         return out
+
+
+def kind_names(kinds) -> tuple[str, ...]:
+    """`"lineage.generation"` names of `(lineage, generation)` kinds.
+
+    Example:
+      >>> kind_names([("AB", 3), ("E", 4)])
+      ('AB.3', 'E.4')
+    """
+    return tuple(f"{L}.{g}" for L, g in kinds)
 
 
 def _group(attrs: dict) -> str:

@@ -45,11 +45,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import log_ndtr
 
-from neurosym.fit.lineage_model import LineageModel
+from neurosym.fit.lineage_model import LineageModel, kind_names
 from rules.division import CellCycle, DifferentiationTable, DivisionModel, PayoffHazard, expected_counts
 from rules.population import Population
 
-__all__ = ["COUNT_NOISE", "PRIORS", "EmbryoBatch", "embryo_batch", "initial_params", "loss", "periods"]
+__all__ = ["COUNT_NOISE", "PRIORS", "EmbryoBatch", "Terms", "embryo_batch", "initial_params", "loss", "periods"]
 
 #: Relative noise of an observed count (the count term's scale).
 COUNT_NOISE = 0.05
@@ -67,6 +67,41 @@ PRIORS = {
 
 
 @dataclasses.dataclass(frozen=True)
+class Terms:
+    """Which parts of the model are fitted: pass one to `fit_lineages(terms=...)` to compare
+    rival models on the same data.
+
+    Args:
+      kind_deviations: each (lineage, generation) departs from its lineage's trend
+        (`period_dev`); off: periods follow `exp(a + lambda * g)` only.
+      fates: cell-cycle exit and apoptosis are fitted; off: every cell divides.
+      cycles: the observed fate of every cell enters the loss; off: counts only.
+
+    `Terms(False, False, False)` is the count-only trend model that `neurosym fit` fitted
+    before per-generation cycles and fates.
+
+    Example:
+      >>> Terms(kind_deviations=False).apply({"period_dev": jnp.ones(2)})["period_dev"].tolist()
+      [0.0, 0.0]
+    """
+
+    kind_deviations: bool = True
+    fates: bool = True
+    cycles: bool = True
+
+    def apply(self, params: dict) -> dict:
+        """`params` with the switched-off parts held at their neutral values (no gradient)."""
+        out = dict(params)
+        if not self.kind_deviations and "period_dev" in out:
+            out["period_dev"] = jnp.zeros_like(out["period_dev"])
+        if not self.fates:
+            for name in ("terminal_raw", "apoptosis_raw"):
+                if name in out:
+                    out[name] = jnp.full_like(out[name], -30.0)
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
 class EmbryoBatch:
     """Embryos on one set of kinds, padded to common shapes so one program serves them all.
 
@@ -77,7 +112,8 @@ class EmbryoBatch:
       kind_lineage: `(K,)` lineage index; kind_offset: `(K,)` generation minus `g_ref`.
       reference_generation: `(L,)` `g_ref` of every lineage.
       dt: `(E,)` minutes per step; num_steps: steps simulated (the longest embryo).
-      root_kind, root_alive, root_division_step: `(E, N)` the first frame's cells, padded.
+      root_kind, root_alive, root_division_step: `(E, N)` the first frame's cells, padded (a
+        division step of -1: never seen to divide).
       steps, frame_valid: `(E, T)` step of every observed frame after the first, and which are real.
       observed, mask: `(E, T, L)` counts and where each lineage is tracked.
       cell_kind, cell_age, cell_status, cell_valid: `(E, C)` the cells whose birth was seen.
@@ -107,7 +143,7 @@ class EmbryoBatch:
 
     @property
     def kind_names(self) -> tuple[str, ...]:
-        return tuple(f"{L}.{g}" for L, g in self.kinds)
+        return kind_names(self.kinds)
 
     def data(self) -> dict:
         """The arrays a loss reads, as a pytree (passed to `neurosym.fit.fit` as `data=`)."""
@@ -158,7 +194,7 @@ def embryo_batch(models, reference_generation: dict | None = None, names=None) -
         else:
             nxt = index.get((L, g + 1), k)
             daughters.append((nxt, nxt))
-    table = DifferentiationTable(daughters=tuple(daughters), names=tuple(f"{L}.{g}" for L, g in kinds))
+    table = DifferentiationTable(daughters=tuple(daughters), names=kind_names(kinds))
     given = dict(reference_generation or {})
     gref = np.array([given.get(L, np.median([g for (name, g) in kinds if name == L])) for L in lineages], np.float64)
     kind_lineage = np.array([lineages.index(L) for L, _ in kinds], np.int32)
@@ -182,7 +218,8 @@ def embryo_batch(models, reference_generation: dict | None = None, names=None) -
         num_steps=int(max(m.num_steps for m in models)),
         root_kind=_pad([[index[m.kinds[k]] for k in m.root_kinds] for m in models], n_root, 0, np.int32),
         root_alive=_pad([np.ones(len(m.root_kinds), bool) for m in models], n_root, False, bool),
-        root_division_step=_pad([m.root_division_step for m in models], n_root, np.nan, np.float32),
+        root_division_step=_pad([np.nan_to_num(m.root_division_step, nan=-1.0) for m in models], n_root, -1.0,
+                                np.float32),
         steps=_pad([m.steps for m in models], n_frames, 1, np.int32),
         frame_valid=_pad([np.ones(len(m.steps), bool) for m in models], n_frames, False, bool),
         observed=_pad([to_global(m, m.observed) for m in models], n_frames, 0.0, np.float32),
@@ -290,7 +327,7 @@ def _root_clocks(period_steps, root_kind, root_division_step):
     """Clocks (steps) of the first frame's cells: each divides when it was seen to (or, if never,
     at mid-cycle)."""
     p = period_steps[root_kind]
-    return jnp.where(jnp.isnan(root_division_step), 0.5 * p, jnp.clip(p - root_division_step + 0.5, 0.0, None))
+    return jnp.where(root_division_step < 0, 0.5 * p, jnp.clip(p - root_division_step + 0.5, 0.0, None))
 
 
 def _population(batch: EmbryoBatch) -> Population:
@@ -371,14 +408,19 @@ def log_prior(params) -> jax.Array:
     return total
 
 
-def loss(params, batch: EmbryoBatch, data, *, game: bool = False, count_weight: float | None = None):
+def loss(params, batch: EmbryoBatch, data, *, game: bool = False, count_weight: float | None = None,
+         terms: Terms = Terms()):
     """The fit's objective (see module): per-embryo count and cycle terms, `vmap`-ed over
-    embryos and averaged, minus the log prior per observed cell."""
+    embryos and averaged, minus the log prior per observed cell; `terms` switches parts off."""
     w = 1.0 / (2.0 * COUNT_NOISE ** 2) if count_weight is None else count_weight
+    params = terms.apply(params)
     embryos = jnp.arange(len(batch.embryos))
 
     def one(e):
-        return w * count_error(params, batch, e, data, game=game) + cycle_nll(params, batch, e, data)
+        value = w * count_error(params, batch, e, data, game=game)
+        if terms.cycles:
+            value = value + cycle_nll(params, batch, e, data)
+        return value
 
     per_embryo = jax.vmap(one)(embryos)
     cells = jnp.maximum(jnp.sum(data["cell_valid"]), 1)

@@ -166,3 +166,11 @@ def test_a_fitted_model_predicts_a_new_embryo_without_fitting_it(tmp_path):
     assert predict_lineage(spec, slow).relative_rms() > 2 * pred.relative_rms()
     with pytest.raises(ValueError, match="spec must be a fitted model"):
         predict_lineage({"kinds": []}, new)
+
+
+def test_a_lineage_without_an_observed_cycle_is_flagged(tmp_path):
+    # S never divides inside the recording: nothing but its start sets its period.
+    table = read_tracks(synthetic_tracks(tmp_path / "t.csv", periods=(8, 60)), minutes_per_frame=2.0)
+    res = fake_fit(table, [[16.0, 30.0], [16.2, 31.0]], [1.0, 1.01])
+    assert set(res.unidentifiable()) == {"period_ref_min[S]"}
+    assert res.unidentifiable()["period_ref_min[S]"] == pytest.approx((30.0, 31.0), rel=1e-4)
