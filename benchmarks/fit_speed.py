@@ -8,7 +8,10 @@ commit of this repository, unpacked to a temporary folder and run with the same 
 - `long`: `neurosym fit` on the longest EPIC recording (349 frames, about 350 cells, written
   as a track table at 1 min a frame; needs ../shared, not shipped);
 - `embryos`: this version's `fit_lineages` over 1, 2, 4 and 8 embedded wild-type embryos
-  (200 steps, 2 starts), to show how time grows with the number of embryos.
+  (200 steps, 2 starts), to show how time grows with the number of embryos;
+- `loss_and_gradient`: where the time of a fit step goes: the count term's value and gradient
+  over 4 starts with expected counts from the step-by-step recursion against the renewal
+  equation, on the long recording.
 
 Prints a table and writes benchmarks/results/fit_speed-<backend>.json.
 
@@ -62,6 +65,41 @@ def timed(cmd, env) -> float:
     return time.perf_counter() - t0
 
 
+def step_profile(table, repeats: int = 5) -> dict:
+    """Seconds per loss-and-gradient evaluation of the count term over 4 starts, with the expected
+    counts from the step-by-step recursion (`rules.division.meanfield`) and from the renewal
+    equation (`rules.division.renewal`, what `expected_counts` uses without a game term)."""
+    import jax.numpy as jnp
+
+    from neurosym.fit import timing
+    from neurosym.fit.lineage_model import build_model
+    from rules.division import meanfield
+
+    batch = timing.embryo_batch([build_model(table)])
+    data = batch.data()
+    params = jax.tree.map(lambda x: jnp.stack([x] * 4), timing.initial_params(batch))
+
+    def count_loss(p, recursion):
+        if recursion:
+            original = meanfield._rounds
+            meanfield._rounds = lambda daughters: None  # force the step-by-step recursion
+            try:
+                return timing.count_error(p, batch, 0, data)
+            finally:
+                meanfield._rounds = original
+        return timing.count_error(p, batch, 0, data)
+
+    out = {"kinds": len(batch.kinds), "steps": batch.num_steps}
+    for name, recursion in (("scan_seconds", True), ("renewal_seconds", False)):
+        f = jax.jit(jax.vmap(jax.value_and_grad(lambda p, r=recursion: count_loss(p, r))))
+        jax.block_until_ready(f(params))
+        t0 = time.perf_counter()
+        for _ in range(repeats):
+            jax.block_until_ready(f(params))
+        out[name] = (time.perf_counter() - t0) / repeats
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--previous", default="b97e08e", help="git commit of the version to compare with")
@@ -98,6 +136,12 @@ def main(argv=None) -> int:
 
     from neurosym.fit.lineage import fit_lineages
 
+    profile = step_profile(io.read(data, format="tracks", minutes_per_frame=1.0) if data is not None
+                           else io.load_celegans())
+    print(f"loss + gradient, 4 starts: step-by-step recursion {profile['scan_seconds'] * 1e3:.0f} ms, "
+          f"renewal equation {profile['renewal_seconds'] * 1e3:.0f} ms ({profile['kinds']} kinds, "
+          f"{profile['steps']} steps)", flush=True)
+
     tables = [io.load_celegans(n) for n in io.list_celegans(condition="wild-type")[:8]]
     scaling = []
     for n in (1, 2, 4, 8):
@@ -108,6 +152,7 @@ def main(argv=None) -> int:
     meta["load_average_at_end"] = list(os.getloadavg())
     out = Path(args.out or ROOT / "benchmarks" / "results" / f"fit_speed-{jax.default_backend()}.json")
     write_json(out, {"meta": meta, "commands": rows, "previous_over_this": ratios, "embryos": scaling,
+                     "loss_and_gradient": profile,
                      "long_recording": LONG if data is not None else None})
     print(f"wrote {out}")
     return 0
