@@ -507,18 +507,29 @@ def _uniform_index(bits: jax.Array, n: int) -> jax.Array:
 
 
 class _Local:
-    """Per-cell reductions and slab halos on one device (see `automata.potts_sharding` for many)."""
+    """Per-cell reductions and block halos on one device (`automata.potts_sharding` has the
+    version for a lattice split over devices)."""
 
     row0 = 0
 
-    def __init__(self, boundary: str):
-        self.boundary = boundary
+    def __init__(self, lattice: Lattice, spacing: int):
+        self.lattice, self.spacing = lattice, spacing
 
     def cell_sum(self, v):
         return v
 
     def cell_max(self, v):
         return v
+
+    def varying(self, v):
+        return v
+
+    def pad(self, arr, fill, d: int):
+        """Pad the last `d` (block) axes by one block on each side, as the boundary says."""
+        pads = [(0, 0)] * (arr.ndim - d) + [(1, 1)] * d
+        if self.lattice.boundary == "wrap":
+            return jnp.pad(arr, pads, mode="wrap")
+        return jnp.pad(arr, pads, constant_values=fill)
 
     def inside(self, shift, m):
         """True where block `k + shift` (per axis) is on the lattice: not the wall beyond an edge."""
@@ -529,11 +540,8 @@ class _Local:
             out = out & ok.reshape([-1 if b == a else 1 for b in range(len(m))])
         return jnp.broadcast_to(out, m)
 
-    def pad(self, slab, fill):
-        d = slab.ndim
-        if self.boundary == "wrap":
-            return jnp.pad(slab, [(1, 1)] * d, mode="wrap")
-        return jnp.pad(slab, [(1, 1)] * d, constant_values=fill)
+    def surfaces(self, x, num):
+        return cell_surfaces(self.lattice, x, num)
 
 
 def _sweep(rule: "Potts", lattice: Lattice, x: jax.Array, key, comm, global_rows: int):
@@ -556,20 +564,18 @@ def _sweep(rule: "Potts", lattice: Lattice, x: jax.Array, key, comm, global_rows
     index = {o: i for i, o in enumerate(all_offsets)}
 
     m = tuple(n // p for n in x.shape)
-    xbp = jax.vmap(lambda s: comm.pad(s, fill), in_axes=0)(
-        _to_blocks(x, p).reshape((p**d,) + m)).reshape((p,) * d + tuple(mi + 2 for mi in m))
+    xbp = comm.pad(_to_blocks(x, p), fill, d)
     frozen = rule.mask is not None or lattice.boundary == "fixed"
     if frozen:
-        free = jnp.ones(x.shape, bool) if rule.mask is None else rule._local_mask(lattice, x.shape)
-        fbp = jax.vmap(lambda s: comm.pad(s, False))(_to_blocks(free, p).reshape((p**d,) + m))
-        fbp = fbp.reshape((p,) * d + tuple(mi + 2 for mi in m))
+        free = jnp.ones(x.shape, bool) if rule.mask is None else jnp.asarray(rule.mask, bool)
+        fbp = comm.pad(_to_blocks(free, p), False, d)
     else:
         fbp = None
 
     volume = comm.cell_sum(cell_volumes(x, num))
     surface = None
     if params.has_surface:
-        surface = comm.cell_sum(rule._local_surfaces(lattice, x, num))
+        surface = comm.cell_sum(comm.surfaces(x, num))
     temperature = jnp.asarray(params.temperature, dtype)
     num_active = (global_rows // p) * int(np.prod(m[1:]))
     index_bits = max(1, int(np.ceil(np.log2(num_active))))
@@ -647,7 +653,7 @@ def _sweep(rule: "Potts", lattice: Lattice, x: jax.Array, key, comm, global_rows
         logp = logp + jnp.sum(jnp.where(win, bernoulli_log_prob(accept, p_decided), 0.0))
 
         new = jnp.where(accept, b, cur)
-        padded = comm.pad(new, fill)
+        padded = comm.pad(new, fill, d)
         xbp = jax.lax.dynamic_update_slice(xbp, padded.reshape((1,) * d + padded.shape), tuple(o) + (0,) * d)
         gain = accept.astype(jnp.int32)
         volume = volume + comm.cell_sum(jnp.zeros((num,), jnp.int32).at[cur].add(-gain).at[b].add(gain))
@@ -659,7 +665,7 @@ def _sweep(rule: "Potts", lattice: Lattice, x: jax.Array, key, comm, global_rows
         return (xbp, volume, surface, logp, stats + counts.astype(jnp.int32)), None
 
     order = jax.random.permutation(jax.random.fold_in(key, 0), p**d)
-    init = (xbp, volume, surface, jnp.zeros((), dtype), jnp.zeros((4,), jnp.int32))
+    init = (xbp, volume, surface, comm.varying(jnp.zeros((), dtype)), comm.varying(jnp.zeros((4,), jnp.int32)))
     (xbp, _, _, logp, stats), _ = jax.lax.scan(body, init, order)
     inner = (slice(None),) * d + tuple(slice(1, mi + 1) for mi in m)
     x = _from_blocks(xbp[inner], d)
@@ -780,28 +786,21 @@ class Potts(Rule):
     def check(self, lattice: Lattice, state: LatticeState) -> None:
         check_params(self.params, owner="Potts")
         check_kinds(self.kinds, self.params.num_kinds, owner="Potts")
-        if lattice.sharded and not getattr(lattice.shard, "potts", False):
+        if lattice.sharded:
             raise fail("Potts", "the CPM cannot run under automata.sharding.sharded_rollout: a cell's volume "
                        "is a sum over the whole lattice. Use automata.potts_sharding.sharded_potts_rollout.")
-        check_lattice(lattice, owner="Potts", spacing=None if lattice.sharded else self.spacing)
+        check_lattice(lattice, owner="Potts", spacing=self.spacing)
         if self.spacing <= lattice.radius:
             raise fail("Potts", f"spacing must exceed the lattice radius {lattice.radius} so that sites updated "
                        f"together are not neighbours, got spacing={self.spacing}.")
         if lattice.boundary == "fixed" and not 0 <= int(lattice.fill) < self.num_labels:
             raise fail("Potts", f"lattice.fill (the id of the wall beyond a 'fixed' edge) must be a cell id in "
                        f"0..{self.num_labels - 1}, got {lattice.fill}.")
-        _labels(lattice, state.x, owner="Potts", num_labels=None if lattice.sharded else self.num_labels)
-        if not lattice.sharded:
-            _check_mask(self.mask, lattice, owner="Potts")
-            if self.mask is not None and concrete(self.mask) is not None and not np.any(concrete(self.mask)):
-                raise fail("Potts", "mask is False everywhere, so no site may move; mark the sites cells may "
-                           "occupy with True.")
-
-    def _local_mask(self, lattice: Lattice, shape):
-        return jnp.asarray(self.mask, bool)
-
-    def _local_surfaces(self, lattice: Lattice, x, num):
-        return cell_surfaces(lattice, x, num)
+        _labels(lattice, state.x, owner="Potts", num_labels=self.num_labels)
+        _check_mask(self.mask, lattice, owner="Potts")
+        if self.mask is not None and concrete(self.mask) is not None and not np.any(concrete(self.mask)):
+            raise fail("Potts", "mask is False everywhere, so no site may move; mark the sites cells may "
+                       "occupy with True.")
 
     def sweep(self, lattice: Lattice, x: jax.Array, key: jax.Array):
         """One MCS on ids `x` (`lattice.shape` or with a trailing 1): `(x, log_prob, stats)`.
@@ -813,7 +812,7 @@ class Potts(Rule):
         """
         trailing = x.ndim == lattice.ndim + 1
         ids = x[..., 0] if trailing else x
-        new, logp, stats = _sweep(self, lattice, ids.astype(jnp.int32), key, _Local(lattice.boundary),
+        new, logp, stats = _sweep(self, lattice, ids.astype(jnp.int32), key, _Local(lattice, self.spacing),
                                   lattice.shape[0])
         new = new.astype(x.dtype)
         return (new[..., None] if trailing else new), logp, stats
