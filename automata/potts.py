@@ -281,31 +281,57 @@ def _delta_energy(params: PottsParams, kinds, a, b, nb, volume, surface, z: int,
     (neighbour axis first) and the cells' current `volume` and `surface`; 0 where `a == b`.
     `inside` (like `nb`, or None for all) marks neighbours that are lattice sites rather than the
     wall beyond a fixed edge: the wall's own bonds are not part of any surface.
+    """
+    sa = sb = None
+    if params.has_surface:
+        sa, sb = surface[a], surface[b]
+    return _energy_change(params, a, b, nb, kinds[a], kinds[b], kinds[nb], volume[a], volume[b], sa, sb, z,
+                          dtype, inside)
 
-    The contact change is written with kind counts, `sum_k n_k (J[kb, k] - J[ka, k])` less the
-    like-id bonds, so the table is read per kind rather than per neighbour.
+
+def _energy_change(params: PottsParams, a, b, nb, ka, kb, knb, va, vb, sa, sb, z: int, dtype, inside=None):
+    """`_delta_energy` with the kinds (`ka`, `kb`, `knb`), volumes and surfaces of the ids given.
+
+    `a`, `b` and `nb` need only compare equal where the ids are equal (the sampler passes ids
+    packed with their kinds). The contact change is written with kind counts,
+    `sum_k n_k (J[kb, k] - J[ka, k])` less the like-id bonds, so that J is read per kind rather
+    than per neighbour; for a few kinds, by selection rather than gathers (faster on CPUs).
     """
     k = params.num_kinds
     contact = jnp.asarray(params.contact, dtype)
-    ka, kb, knb = kinds[a], kinds[b], kinds[nb]
-    count = jnp.stack([jnp.sum(knb == j, axis=0) for j in range(k)], axis=-1).astype(dtype)
-    same_a = jnp.sum(nb == a, axis=0)
-    same_b = jnp.sum(nb == b, axis=0)
-    e_b = jnp.sum(count * contact[kb], axis=-1) - same_b * contact[kb, kb]
-    e_a = jnp.sum(count * contact[ka], axis=-1) - same_a * contact[ka, ka]
-    dh = e_b - e_a
+    same_a, same_b = jnp.sum(nb == a, axis=0), jnp.sum(nb == b, axis=0)
     lam, target = _per_kind(params.lambda_volume, k, dtype), _per_kind(params.target_volume, k, dtype)
-    va, vb = volume[a].astype(dtype), volume[b].astype(dtype)
+    if k <= 8:
+        def pick(kind, values):
+            out = values[0]
+            for j in range(1, k):
+                out = jnp.where(kind == j, values[j], out)
+            return out
+
+        count = [jnp.sum(knb == j, axis=0).astype(dtype) for j in range(k)]
+        row = [sum(count[i] * contact[j, i] for i in range(k)) for j in range(k)]
+        diag = [contact[j, j] for j in range(k)]
+        e_b = pick(kb, row) - same_b * pick(kb, diag)
+        e_a = pick(ka, row) - same_a * pick(ka, diag)
+        per = lambda values, kind: pick(kind, [values[j] for j in range(k)])  # noqa: E731
+    else:
+        count = jnp.stack([jnp.sum(knb == j, axis=0) for j in range(k)], axis=-1).astype(dtype)
+        e_b = jnp.sum(count * contact[kb], axis=-1) - same_b * contact[kb, kb]
+        e_a = jnp.sum(count * contact[ka], axis=-1) - same_a * contact[ka, ka]
+        per = lambda values, kind: values[kind]  # noqa: E731
+    dh = e_b - e_a
+    va, vb = va.astype(dtype), vb.astype(dtype)
     # lambda ((V - 1 - T)^2 - (V - T)^2) for the loser, lambda ((V + 1 - T)^2 - (V - T)^2) for the gainer.
-    dh = dh + lam[ka] * (1 - 2 * (va - target[ka])) + lam[kb] * (1 + 2 * (vb - target[kb]))
+    dh = dh + per(lam, ka) * (1 - 2 * (va - per(target, ka))) + per(lam, kb) * (1 + 2 * (vb - per(target, kb)))
     if params.has_surface:
         lam_s = _per_kind(params.lambda_surface, k, dtype)
         target_s = _per_kind(params.target_surface, k, dtype)
-        sa, sb = surface[a].astype(dtype) - target_s[ka], surface[b].astype(dtype) - target_s[kb]
+        sa = sa.astype(dtype) - per(target_s, ka)
+        sb = sb.astype(dtype) - per(target_s, kb)
         # The site's bonds to a's sites become surface of a; its other bonds stop being a's.
         da, db = _surface_changes(a, b, nb, z, inside)
         da, db = da.astype(dtype), db.astype(dtype)
-        dh = dh + lam_s[ka] * (da * (2 * sa + da)) + lam_s[kb] * (db * (2 * sb + db))
+        dh = dh + per(lam_s, ka) * (da * (2 * sa + da)) + per(lam_s, kb) * (db * (2 * sb + db))
     return jnp.where(a == b, jnp.zeros((), dtype), dh)
 
 
@@ -499,6 +525,15 @@ def _pieces(labels_at, c, d: int) -> jax.Array:
     return sum((inside[i] & (lab[i] == i)).astype(jnp.int32) for i in range(len(faces)))
 
 
+def _mix32(h: jax.Array) -> jax.Array:
+    """MurmurHash3's 32-bit finaliser: a bijection of uint32 that mixes every bit into every bit."""
+    h = h ^ (h >> 16)
+    h = h * jnp.uint32(0x85EBCA6B)
+    h = h ^ (h >> 13)
+    h = h * jnp.uint32(0xC2B2AE35)
+    return h ^ (h >> 16)
+
+
 def _uniform_index(bits: jax.Array, n: int) -> jax.Array:
     """`floor(bits * n / 2^32)` for uint32 `bits`: an index in 0..n-1, uniform to n / 2^32."""
     hi, lo = bits >> 16, bits & 0xFFFF
@@ -564,7 +599,12 @@ def _sweep(rule: "Potts", lattice: Lattice, x: jax.Array, key, comm, global_rows
     index = {o: i for i, o in enumerate(all_offsets)}
 
     m = tuple(n // p for n in x.shape)
-    xbp = comm.pad(_to_blocks(x, p), fill, d)
+    # Sites hold their id and its kind packed together, `id << kind_bits | kind`: equal ids stay
+    # equal, and the kinds of neighbours are read without a table look-up.
+    kind_bits = max(1, int(np.ceil(np.log2(params.num_kinds))))
+    kind_mask = (1 << kind_bits) - 1
+    packed_fill = (fill << kind_bits) | kinds[fill]
+    xbp = comm.pad(_to_blocks((x << kind_bits) | kinds[x], p), packed_fill, d)
     frozen = rule.mask is not None or lattice.boundary == "fixed"
     if frozen:
         free = jnp.ones(x.shape, bool) if rule.mask is None else jnp.asarray(rule.mask, bool)
@@ -581,6 +621,22 @@ def _sweep(rule: "Potts", lattice: Lattice, x: jax.Array, key, comm, global_rows
     index_bits = max(1, int(np.ceil(np.log2(num_active))))
     site_index = ((comm.row0 // p + jnp.arange(m[0]))[:, None] * int(np.prod(m[1:]))
                   + jnp.arange(int(np.prod(m[1:])))[None, :]).reshape(m).astype(jnp.uint32)
+
+    # Two random words per site and MCS, drawn per global block of `p` rows so that shards draw
+    # the same ones.
+    blocks = comm.row0 // p + jnp.arange(m[0])
+    rng = jax.random.fold_in(key, 0)
+    bits = jax.vmap(lambda r: jax.random.bits(jax.random.fold_in(rng, r), (p,) + x.shape[1:] + (2,)))(blocks)
+    dbits, ubits = (_to_blocks(bits[..., i].reshape(x.shape), p) for i in range(2))
+
+    def own(arr, phase):
+        return jax.lax.dynamic_index_in_dim(arr.reshape((p**d,) + m), _flat(phase), 0, keepdims=False)
+
+    def _flat(phase):
+        out = phase[0]
+        for q in phase[1:]:
+            out = out * p + q
+        return out
 
     def slab(arr, phase, shift):
         start = tuple(phase) + tuple(1 + s for s in shift)
@@ -602,15 +658,18 @@ def _sweep(rule: "Potts", lattice: Lattice, x: jax.Array, key, comm, global_rows
             own_free = jnp.ones(m, bool)
             nbfree = jnp.ones((z,) + m, bool)
 
-        k = jax.random.fold_in(key, 1 + cls)
-        rows = comm.row0 // p + jnp.arange(m[0])
-        bits = jax.vmap(lambda r: jax.random.bits(jax.random.fold_in(k, r), m[1:] + (3,)))(rows)
-        direction = _uniform_index(bits[..., 0], z)
-        uniform = (bits[..., 1] >> 8).astype(dtype) * (2.0**-24)
-        priority = ((bits[..., 2] >> (index_bits + 1)) << index_bits | site_index).astype(jnp.int32)
+        direction = _uniform_index(own(dbits, o), z)
+        uniform = (own(ubits, o) >> 8).astype(dtype) * (2.0**-24)
+        # Priorities need only be independent of the state: a hash of the site and the colour's draw.
+        word = jax.random.bits(jax.random.fold_in(key, 1 + cls), (), jnp.uint32)
+        priority = ((_mix32(site_index ^ word) >> (index_bits + 1)) << index_bits | site_index).astype(jnp.int32)
 
-        b = jnp.take_along_axis(nb, direction[None], axis=0)[0]
-        b_free = jnp.take_along_axis(nbfree, direction[None], axis=0)[0]
+        # The chosen neighbour, by selection (a gather along the neighbour axis is slower on CPUs).
+        b, b_free = nb_all[0], nbfree[0]
+        for j in range(1, z):
+            b = jnp.where(direction == j, nb_all[j], b)
+            b_free = jnp.where(direction == j, nbfree[j], b_free)
+        id_a, id_b = cur >> kind_bits, b >> kind_bits
         proposed = own_free & b_free & (b != cur)
         n_a = jnp.sum((nb == cur) & nbfree, axis=0)
         n_b = jnp.sum((nb == b) & nbfree, axis=0)
@@ -631,14 +690,18 @@ def _sweep(rule: "Potts", lattice: Lattice, x: jax.Array, key, comm, global_rows
         # Whether an attempt is eligible, and which cells it touches, is the same before and after
         # the copy, so this choice keeps detailed balance (see Potts).
         key_ = jnp.where(eligible, priority, -1)
-        best = jnp.full((num,), -1, jnp.int32).at[cur].max(key_).at[b].max(key_)
+        best = jnp.full((num,), -1, jnp.int32).at[id_a].max(key_).at[id_b].max(key_)
         best = comm.cell_max(best)
-        win = eligible & ((cur == 0) | (best[cur] == key_)) & ((b == 0) | (best[b] == key_))
+        win = eligible & ((cur == 0) | (best[id_a] == key_)) & ((b == 0) | (best[id_b] == key_))
 
         inside = None
         if surface is not None and lattice.boundary == "fixed":
             inside = jnp.stack([comm.inside(ph[off][1], m) for off in offsets])
-        dh = _delta_energy(params, kinds, cur, b, nb, volume, surface, z, dtype, inside)
+        sa = sb = None
+        if surface is not None:
+            sa, sb = surface[id_a], surface[id_b]
+        dh = _energy_change(params, cur, b, nb, cur & kind_mask, b & kind_mask, nb & kind_mask, volume[id_a],
+                            volume[id_b], sa, sb, z, dtype, inside)
         log_ratio = -dh / temperature
         if rule.detailed_balance:
             log_ratio = log_ratio + jnp.log(jnp.maximum(n_a, 1).astype(dtype)) - jnp.log(
@@ -647,28 +710,28 @@ def _sweep(rule: "Potts", lattice: Lattice, x: jax.Array, key, comm, global_rows
         accept = win & (uniform < jax.lax.stop_gradient(p_accept))
         if not rule.detailed_balance:
             # A cell never leaves the lattice: its last site is not taken.
-            accept = accept & ((cur == 0) | (volume[cur] > 1))
+            accept = accept & ((cur == 0) | (volume[id_a] > 1))
         # Attempts that did not win take no decision; a neutral p keeps their (unused) gradient finite.
         p_decided = jnp.where(win, p_accept, 0.5)
         logp = logp + jnp.sum(jnp.where(win, bernoulli_log_prob(accept, p_decided), 0.0))
 
         new = jnp.where(accept, b, cur)
-        padded = comm.pad(new, fill, d)
+        padded = comm.pad(new, packed_fill, d)
         xbp = jax.lax.dynamic_update_slice(xbp, padded.reshape((1,) * d + padded.shape), tuple(o) + (0,) * d)
         gain = accept.astype(jnp.int32)
-        volume = volume + comm.cell_sum(jnp.zeros((num,), jnp.int32).at[cur].add(-gain).at[b].add(gain))
+        volume = volume + comm.cell_sum(jnp.zeros((num,), jnp.int32).at[id_a].add(-gain).at[id_b].add(gain))
         if surface is not None:
             da, db = _surface_changes(cur, b, nb, z, inside)
             surface = surface + comm.cell_sum(
-                jnp.zeros((num,), jnp.int32).at[cur].add(gain * da).at[b].add(gain * db))
+                jnp.zeros((num,), jnp.int32).at[id_a].add(gain * da).at[id_b].add(gain * db))
         counts = jnp.stack([jnp.sum(proposed), jnp.sum(eligible), jnp.sum(win), jnp.sum(accept)])
         return (xbp, volume, surface, logp, stats + counts.astype(jnp.int32)), None
 
-    order = jax.random.permutation(jax.random.fold_in(key, 0), p**d)
+    order = jax.random.permutation(jax.random.fold_in(key, p**d + 1), p**d)
     init = (xbp, volume, surface, comm.varying(jnp.zeros((), dtype)), comm.varying(jnp.zeros((4,), jnp.int32)))
     (xbp, _, _, logp, stats), _ = jax.lax.scan(body, init, order)
     inner = (slice(None),) * d + tuple(slice(1, mi + 1) for mi in m)
-    x = _from_blocks(xbp[inner], d)
+    x = _from_blocks(xbp[inner] >> kind_bits, d)
     return x, logp, stats
 
 
