@@ -12,7 +12,8 @@ from jax.sharding import Mesh, PartitionSpec
 from automata._checks import fail
 from automata.engine import check_num_steps, check_step_inputs, step_key
 from automata.lattice import Lattice
-from automata.potts import Potts, _float_dtype, _neighbour_labels, _sweep
+from automata.potts import Potts, _sweep
+from automata.potts_energy import _float_dtype, _neighbour_labels
 from automata.state import LatticeState
 
 __all__ = ["sharded_potts_rollout"]

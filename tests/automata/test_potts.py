@@ -10,13 +10,13 @@ import automata
 from automata.potts import (
     Potts,
     PottsParams,
-    _delta_energy,
     cell_surfaces,
     cell_volumes,
     energy,
     pseudo_log_likelihood,
     rollout_with_log_prob,
 )
+from automata.potts_energy import _delta_energy
 
 
 # ---------------------------------------------------------------------------- helpers
