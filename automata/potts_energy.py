@@ -430,8 +430,8 @@ def pseudo_log_likelihood(params: PottsParams, state, lattice: Lattice, kinds, *
       >>> p = PottsParams(contact=jnp.array([[0.0, 2.0], [2.0, 0.0]]), lambda_volume=0.5,
       ...                 target_volume=16.0, temperature=1.0)
       >>> g = jax.grad(pseudo_log_likelihood)(p, x, lat, jnp.array([0, 1]))
-      >>> bool(g.contact[0, 1] > 0)  # a smaller bond energy would make the square less likely
-      False
+      >>> bool(g.contact[0, 1] > 0)  # a costlier boundary favours compact cells such as this square
+      True
     """
     owner = "pseudo_log_likelihood"
     check_params(params, owner=owner)

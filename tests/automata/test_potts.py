@@ -277,6 +277,7 @@ def test_differential_adhesion_sorts_two_kinds_and_volumes_hold():
     assert np.mean(np.abs(v - 16)) < 1.6
 
 
+@pytest.mark.slow
 def test_volumes_hold_in_3d_with_medium():
     # 3D, Moore: 64 cells of 48 sites with medium layers between them; after 30 MCS every cell
     # is within 15% of its target volume 48 (the contact energy with the medium pulls cells
@@ -294,6 +295,7 @@ def test_volumes_hold_in_3d_with_medium():
     assert np.all(np.abs(v - 48) <= 7), v
 
 
+@pytest.mark.slow
 def test_connectivity_veto_keeps_cells_whole():
     # At a temperature that tears cells apart, the veto keeps (nearly) every cell in one piece.
     ids = _tiles(24, 4)
@@ -357,6 +359,7 @@ def _small_state(shape=(8, 8)):
     return jnp.asarray(ids)[..., None]
 
 
+@pytest.mark.slow
 def test_jit_equals_eager():
     # Eager: jax.disable_jit runs the colours' scan as a Python loop, op by op.
     params = _params3(surface=True)
@@ -372,6 +375,7 @@ def test_jit_equals_eager():
     np.testing.assert_allclose(jitted[1], eager[1], rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_vmap_equals_loop():
     rule, lat, x = _small_rule(), automata.Lattice((8, 8)), _small_state()
     keys = jax.random.split(jax.random.key(5), 3)
@@ -381,6 +385,7 @@ def test_vmap_equals_loop():
         np.testing.assert_array_equal(batched[i], run(k))
 
 
+@pytest.mark.slow
 def test_chunked_rollout_equals_uncut_and_log_prob_rollout_agrees():
     rule, lat, x = _small_rule(surface=True), automata.Lattice((8, 8)), _small_state()
     key = jax.random.key(6)
@@ -397,6 +402,7 @@ def test_chunked_rollout_equals_uncut_and_log_prob_rollout_agrees():
     assert not np.array_equal(traj.x[0], x)
 
 
+@pytest.mark.slow
 def test_log_prob_gradient_matches_finite_differences():
     # With the key fixed the decisions stay the same under a small change of the parameters, so
     # the summed log-probability is a smooth function of them.
@@ -416,6 +422,9 @@ def test_log_prob_gradient_matches_finite_differences():
     fd_l = (f(t0, lam0 + e1) - f(t0, lam0 - e1)) / (2 * eps)
     np.testing.assert_allclose(g_lam[1], fd_l, rtol=2e-2, atol=1e-2)
     assert abs(float(g_t)) > 0
+    # The score-function surrogate of automata.relax takes it as is.
+    value = lambda t: automata.relax.score_function_surrogate(f(t, lam0), jnp.float32(2.0))  # noqa: E731
+    np.testing.assert_allclose(jax.grad(value)(t0), 2.0 * g_t, rtol=1e-5)
 
 
 # ---------------------------------------------------------------------------- pseudo-likelihood
@@ -428,7 +437,8 @@ def test_pseudo_likelihood_equals_conditionals_from_energy():
     mask = np.ones((4, 6), bool)
     mask[0, 0] = False
     per_site = pseudo_log_likelihood(params, x, lat, kinds, mask=jnp.asarray(mask), reduce="none")
-    h = lambda y: float(energy(params, lat, y, kinds))  # noqa: E731
+    h_jit = jax.jit(lambda y: energy(params, lat, y, kinds))
+    h = lambda y: float(h_jit(y))  # noqa: E731
     nb = np.moveaxis(np.asarray(lat.neighbours(x)), 2, 0)
     free = np.moveaxis(np.asarray(lat.replace(fill=0.0).neighbours(jnp.asarray(mask, jnp.int32))), 2, 0) == 1
     for site in [(0, 0), (1, 1), (2, 3), (3, 5), (0, 4)]:
@@ -465,6 +475,7 @@ def test_pseudo_likelihood_gradient_matches_finite_differences():
         np.testing.assert_allclose(float(analytic), float(fd), rtol=2e-2, atol=2e-2, err_msg=name)
 
 
+@pytest.mark.slow
 def test_pseudo_likelihood_prefers_the_sampled_parameters():
     # Lattices sampled with like bonds 2 and unlike 8 are more likely under those energies than
     # under swapped ones, and the gradient in the unlike energy points back towards 8.

@@ -1,4 +1,7 @@
-"""Sharded cellular Potts rollouts equal single-device ones exactly (conftest gives 4 CPU devices)."""
+"""Sharded cellular Potts rollouts equal single-device ones exactly (conftest gives 4 CPU devices).
+
+Each case compiles a single-device and a sharded rollout (several seconds each on a CPU), so the
+equality checks are marked slow."""
 
 import jax
 import jax.numpy as jnp
@@ -36,6 +39,7 @@ def _rule(num_cells, *, surface, connectivity, mask=None):
     return Potts(params, kinds=kinds, spacing=4, connectivity=connectivity, mask=mask)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape, neighbourhood, boundary, surface, connectivity, masked, num_devices", [
     ((32, 16), "moore", "wrap", True, True, False, 4),
     ((32, 16), "von_neumann", "fixed", True, False, True, 2),
@@ -62,6 +66,7 @@ def test_sharded_equals_single_device(shape, neighbourhood, boundary, surface, c
     assert np.sum(np.asarray(out.x) != np.asarray(x)) > 10  # the run did move cells
 
 
+@pytest.mark.slow
 def test_sharded_output_is_split_along_rows_and_chunks_reproduce():
     lat = automata.Lattice((32, 16))
     x, num_cells = _state((32, 16))
