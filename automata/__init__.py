@@ -4,12 +4,13 @@
 
 Core: `Lattice`, `LatticeState`, `Rule`, `step`, `rollout`. Rules: `Elementary`, `LifeLike`
 (and the presets `LIFE`, `HIGHLIFE`, `SEEDS`, `DAY_AND_NIGHT`), `BriansBrain`, `Wireworld`,
-`GreenbergHastings`, `Lenia`, the growing neural CA (`automata.nca`). Update schemes:
+`GreenbergHastings`, `Lenia`, the growing neural CA (`automata.nca`), the cellular Potts model
+(`Potts`, `PottsParams`; `automata.potts`, sharded in `automata.potts_sharding`). Update schemes:
 `Stochastic`, `AliveMasked`, `Asynchronous`. Relaxations for gradients through discrete events
 live in `automata.relax`; rollouts over several devices in `automata.sharding`.
 """
 
-from automata import nca, relax
+from automata import nca, potts, relax
 from automata.elementary import Elementary
 from automata.engine import rollout, step
 from automata.lattice import Lattice
@@ -17,6 +18,8 @@ from automata.lenia import Lenia, orbium, orbium_pattern
 from automata.lifelike import DAY_AND_NIGHT, HIGHLIFE, LIFE, PRESETS, SEEDS, LifeLike, format_rule, parse_rule
 from automata.multistate import BriansBrain, GreenbergHastings, Wireworld
 from automata.nca import NCAParams, NCAUpdate, growing_nca, init_nca, seed_state
+from automata.potts import Potts, PottsParams
+from automata.potts_sharding import sharded_potts_rollout
 from automata.rule import Rule
 from automata.schemes import AliveMasked, Asynchronous, Stochastic, alive_mask
 from automata.sharding import sharded_rollout
@@ -39,6 +42,8 @@ __all__ = [
     "LifeLike",
     "NCAParams",
     "NCAUpdate",
+    "Potts",
+    "PottsParams",
     "Rule",
     "Stochastic",
     "Wireworld",
@@ -50,9 +55,11 @@ __all__ = [
     "orbium",
     "orbium_pattern",
     "parse_rule",
+    "potts",
     "relax",
     "rollout",
     "seed_state",
+    "sharded_potts_rollout",
     "sharded_rollout",
     "step",
 ]
