@@ -4,7 +4,8 @@ centre.
 A cell is the set of sites holding its id (`automata.potts`: 0 is the medium, 1..N are cells).
 `divide_cell` cuts it by the plane through its centroid (the mean of its sites' coordinates)
 with a given unit normal `n`: the sites `s` with `(s - centroid) . n > 0` take the daughter's new
-id, the others keep the mother's id (sites exactly on the plane stay with the mother). If one
+id, the others keep the mother's id (sites on the plane, within 1e-4 site, stay with the
+mother). If one
 side of the plane would be empty (a thin or oddly shaped cell), the cell is split by its median
 projection instead: the `floor(V / 2)` sites of largest `(s - centroid) . n` (ties broken by site
 order) take the new id. A cell of one site cannot be split and is left as it is. This is the
@@ -24,6 +25,8 @@ import numpy as np
 from automata._checks import concrete, fail
 
 __all__ = ["divide_cell", "divide_cells"]
+
+_ON_PLANE = 1e-4
 
 
 def _coords(shape) -> list[jax.Array]:
@@ -56,7 +59,8 @@ def _daughter_mask(x: jax.Array, cell, normal: jax.Array, periodic: bool) -> jax
     disp = _displacements(mask, periodic)
     proj = sum(normal[a] * disp[a] for a in range(x.ndim))
     size = jnp.sum(mask)
-    plane = mask & (proj > 0)
+    # Sites on the plane up to float32 rounding (1e-4 site) stay with the mother.
+    plane = mask & (proj > _ON_PLANE)
     upper = jnp.sum(plane)
     # Median split: rank the sites by projection (non-members rank first, ties by site order);
     # the top floor(size / 2) members take the new id.
