@@ -137,7 +137,10 @@ class DivisionAxes(struct.PyTreeNode):
         def propose(state):
             key, _, _ = state
             key, kz, ku = jax.random.split(key, 3)
-            z = jax.random.beta(kz, m1 / 2, m1 / 2, dtype=mu.dtype)
+            # z ~ Beta((D-1)/2, (D-1)/2): uniform for D = 3, the arcsine law sin^2(pi u / 2) for D = 2.
+            z = jax.random.uniform(kz, dtype=mu.dtype)
+            if d == 2:
+                z = jnp.sin(jnp.pi * z / 2) ** 2
             w = (1 - (1 + b) * z) / (1 - (1 - b) * z)
             u = jax.random.uniform(ku, dtype=mu.dtype)
             ok = kappa * w + m1 * jnp.log(1 - x0 * w) - c >= jnp.log(u)
