@@ -4,11 +4,10 @@ centre.
 A cell is the set of sites holding its id (`automata.potts`: 0 is the medium, 1..N are cells).
 `divide_cell` cuts it by the plane through its centroid (the mean of its sites' coordinates)
 with a given unit normal `n`: the sites `s` with `(s - centroid) . n > 0` take the daughter's new
-id, the others keep the mother's id (sites on the plane, within 1e-4 site, stay with the
-mother). If one
-side of the plane would be empty (a thin or oddly shaped cell), the cell is split by its median
-projection instead: the `floor(V / 2)` sites of largest `(s - centroid) . n` (ties broken by site
-order) take the new id. A cell of one site cannot be split and is left as it is. This is the
+id, the others keep the mother's id (sites on the plane, within 1e-4 site, stay with the mother).
+If one side of the plane would be empty (a thin or oddly shaped cell), the cell is split by its
+median projection instead: the `floor(V / 2)` sites of largest `(s - centroid) . n` (ties broken
+by site order) take the new id. A cell of one site cannot be split and is left as it is. This is the
 usual CPM division along a chosen axis (e.g. Merks et al. 2011, doi:10.1371/journal.pcbi.1002109,
 divide through the centre of mass perpendicular to a chosen axis).
 
