@@ -8,8 +8,8 @@ id, the others keep the mother's id (sites on the plane, within 1e-4 site, stay 
 If one side of the plane would be empty (a thin or oddly shaped cell), the cell is split by its
 median projection instead: the `floor(V / 2)` sites of largest `(s - centroid) . n` (ties broken
 by site order) take the new id. A cell of one site cannot be split and is left as it is. This is the
-usual CPM division along a chosen axis (e.g. Merks et al. 2011, doi:10.1371/journal.pcbi.1002109,
-divide through the centre of mass perpendicular to a chosen axis).
+usual division of the cellular Potts model: through the centre of mass, perpendicular to a chosen
+axis.
 
 `divide_cells` divides several cells at once, each with its own normal and new id; both are
 pure functions of arrays and run under `jax.jit` and `jax.vmap`.
