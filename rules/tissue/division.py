@@ -136,6 +136,9 @@ def divide_cell(x: jax.Array, cell, normal, new_id, *, periodic: bool = False) -
     """
     owner = "divide_cell"
     _check(x, normal, owner)
+    value = concrete(cell)
+    if value is not None and (np.ndim(value) != 0 or value < 1):
+        raise fail(owner, f"cell must be one cell id >= 1 (0 is the medium), got {value.tolist()}.")
     _check_ids(x, cell, new_id, owner)
     return _divide(x, jnp.asarray(cell), jnp.asarray(normal), jnp.asarray(new_id), periodic)
 

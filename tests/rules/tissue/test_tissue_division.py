@@ -114,3 +114,9 @@ def test_errors():
         divide_cells(x, jnp.array([1, 1]), jnp.ones((2, 2)), jnp.array([3, 4]))
     with pytest.raises(ValueError, match="must agree"):
         divide_cells(x, jnp.array([1, 2]), jnp.ones((3, 2)), jnp.array([3, 4]))
+
+
+def test_cell_must_be_a_cell_id():
+    x = jnp.zeros((6, 6), jnp.int32).at[1:5, 1:5].set(1)
+    with pytest.raises(ValueError, match="divide_cell: cell must be one cell id >= 1"):
+        divide_cell(x, 0, jnp.array([1.0, 0.0]), 3)

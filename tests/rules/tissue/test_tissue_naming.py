@@ -68,3 +68,19 @@ def test_errors():
         division_letters([1.0, 0.0, 0.0], {"left": [1, 0]})
     with pytest.raises(TypeError, match="frame must be a dict"):
         division_letters([1.0, 0.0, 0.0], [[1, 0, 0]])
+
+
+def test_names_follow_the_daughter_divide_cell_puts_on_the_positive_side():
+    import jax.numpy as jnp
+
+    from rules.tissue import divide_cell
+
+    grid = np.indices((14, 14, 14)).astype(float)
+    ball = (sum((g - 6.5) ** 2 for g in grid) <= 25).astype(np.int32)
+    axis = np.array([0.2, -0.1, -0.97])
+    y = np.asarray(divide_cell(jnp.asarray(ball), 1, jnp.asarray(axis), 2))
+    new, old = (np.argwhere(y == i).mean(axis=0) for i in (2, 1))
+    # The new-id daughter lies along +axis (here: the right side), and takes the first name.
+    assert np.dot(new - old, axis) > 0
+    assert daughter_names("ABa", axis, FRAME) == ("ABar", "ABal")
+    assert daughter_names("ABa", new - old, FRAME)[0] == "ABar"
