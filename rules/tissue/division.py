@@ -12,7 +12,10 @@ usual division of the cellular Potts model: through the centre of mass, perpendi
 axis.
 
 `divide_cells` divides several cells at once, each with its own normal and new id; both are
-pure functions of arrays and run under `jax.jit` and `jax.vmap`.
+pure functions of arrays and run under `jax.jit` and `jax.vmap`. The median split sorts the
+lattice once per cell, so it runs (under `jit`, as a `lax.cond` branch) only when some cell needs
+it; under an outer `vmap` both branches run. Dividing 8 cells of a random 64^3 lattice of 16 ids
+takes about 35 ms under `jit` on a busy 2-core CPU (0.66 s when the sort always ran).
 """
 
 from __future__ import annotations
@@ -52,8 +55,8 @@ def _displacements(mask: jax.Array, periodic: bool) -> list[jax.Array]:
     return out
 
 
-def _daughter_mask(x: jax.Array, cell, normal: jax.Array, periodic: bool) -> jax.Array:
-    """The sites of `cell` that go to the new daughter (bool, `x.shape`)."""
+def _plane_split(x: jax.Array, cell, normal: jax.Array, periodic: bool):
+    """`(mask of the cell, projections on the normal, plane daughter mask, plane split usable)`."""
     mask = x == cell
     disp = _displacements(mask, periodic)
     proj = sum(normal[a] * disp[a] for a in range(x.ndim))
@@ -61,14 +64,31 @@ def _daughter_mask(x: jax.Array, cell, normal: jax.Array, periodic: bool) -> jax
     # Sites on the plane up to float32 rounding (1e-4 site) stay with the mother.
     plane = mask & (proj > _ON_PLANE)
     upper = jnp.sum(plane)
-    # Median split: rank the sites by projection (non-members rank first, ties by site order);
-    # the top floor(size / 2) members take the new id.
+    return mask, proj, plane, (upper > 0) & (upper < size)
+
+
+def _median_split(mask: jax.Array, proj: jax.Array) -> jax.Array:
+    """Rank the sites by projection (non-members first, ties by site order); the top
+    floor(size / 2) members take the new id."""
+    size = jnp.sum(mask)
     flat = jnp.where(mask, proj, -jnp.inf).ravel()
     order = jnp.argsort(flat, stable=True)
     rank = jnp.zeros(flat.shape, jnp.int32).at[order].set(jnp.arange(flat.size, dtype=jnp.int32))
-    median = mask & (rank.reshape(x.shape) >= flat.size - size // 2)
-    use_plane = (upper > 0) & (upper < size)
-    return jnp.where(use_plane, plane, median)
+    return mask & (rank.reshape(mask.shape) >= flat.size - size // 2)
+
+
+def _daughter_masks(x, cells, normals, periodic):
+    """`(M, *x.shape)` daughter masks; the sort of the median split runs only when some cell
+    needs it (a real branch under `jit`; under an outer `vmap` both branches run)."""
+    mask, proj, plane, ok = jax.vmap(lambda c, n: _plane_split(x, c, n, periodic))(cells, normals)
+    ok = ok | (cells <= 0)
+
+    def fallback(_):
+        median = jax.vmap(_median_split)(mask, proj)
+        return jnp.where(ok.reshape((-1,) + (1,) * x.ndim), plane, median)
+
+    masks = jax.lax.cond(jnp.all(ok), lambda _: plane, fallback, None)
+    return masks & (cells > 0).reshape((-1,) + (1,) * x.ndim)
 
 
 def _check(x, normals, owner: str):
@@ -146,7 +166,7 @@ def divide_cell(x: jax.Array, cell, normal, new_id, *, periodic: bool = False) -
 def _divide(x, cell, normal, new_id, periodic):
     normal = normal.astype(jnp.float32)
     normal = normal / jnp.linalg.norm(normal)
-    daughter = _daughter_mask(x, cell, normal, periodic) & (cell > 0)
+    daughter = _daughter_masks(x, cell[None], normal[None], periodic)[0]
     return jnp.where(daughter, new_id.astype(x.dtype), x)
 
 
@@ -188,7 +208,7 @@ def divide_cells(x: jax.Array, cells, normals, new_ids, *, periodic: bool = Fals
 def _divide_many(x, cells, normals, new_ids, periodic):
     normals = normals.astype(jnp.float32)
     normals = normals / jnp.maximum(jnp.linalg.norm(normals, axis=-1, keepdims=True), 1e-30)
-    masks = jax.vmap(lambda c, n: _daughter_mask(x, c, n, periodic) & (c > 0))(cells, normals)
+    masks = _daughter_masks(x, cells, normals, periodic)
     # The masks are disjoint (distinct cells), so at most one slot writes each site.
     which = jnp.argmax(masks, axis=0)
     hit = jnp.any(masks, axis=0)
