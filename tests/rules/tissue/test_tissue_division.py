@@ -120,3 +120,14 @@ def test_cell_must_be_a_cell_id():
     x = jnp.zeros((6, 6), jnp.int32).at[1:5, 1:5].set(1)
     with pytest.raises(ValueError, match="divide_cell: cell must be one cell id >= 1"):
         divide_cell(x, 0, jnp.array([1.0, 0.0]), 3)
+
+
+def test_divide_cells_mixes_plane_and_median_splits_under_jit():
+    x = jnp.zeros((12, 12), jnp.int32).at[1, 1:10].set(1).at[4:10, 3:9].set(2)
+    cells, new = jnp.array([1, 2]), jnp.array([3, 4])
+    normals = jnp.array([[1.0, 0.0], [1.0, 0.0]])  # the line's plane has no site on its + side
+    y = jax.jit(divide_cells)(x, cells, normals, new)
+    assert int((y == 3).sum()) == 4 and int((y == 1).sum()) == 5
+    assert int((y == 4).sum()) == 18 and bool(jnp.all(y[7:10, 3:9] == 4))
+    seq = divide_cell(divide_cell(x, 1, normals[0], 3), 2, normals[1], 4)
+    np.testing.assert_array_equal(y, seq)
