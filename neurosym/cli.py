@@ -2,7 +2,7 @@
 
   neurosym fit [--data PATH [PATH ...]] [--format cd|acetree|tracks] [--minutes-per-frame M]
                [--embryo NAME] [--strict] [--out DIR] [--steps N] [--starts N] [--game] [--seed N]
-               [--predict-only --from-fit FIT.json] [--quiet]
+               [--predict-only --from-fit FIT.json [--calibrate-minutes M]] [--quiet]
       Fit the division-timing model (cell-cycle lengths per lineage and generation, asynchrony,
       cell-cycle exit, apoptosis; per embryo a time scale and an observation loss) to one or
       several embryos' lineages at once (paths, or a folder of tables); the embedded C. elegans
@@ -44,7 +44,7 @@ DEFAULT_OUT = pathlib.Path("neurosym-out")
 FLAGS = {
     "data": "--data", "format": "--format", "minutes_per_frame": "--minutes-per-frame", "embryo": "--embryo",
     "strict": "--strict", "out": "--out", "num_steps": "--steps", "num_starts": "--starts", "seed": "--seed",
-    "from_fit": "--from-fit", "minutes": "--minutes", "cv": "--cv", "size": "--size", "capacity": "--capacity",
+    "from_fit": "--from-fit", "calibrate_minutes": "--calibrate-minutes", "minutes": "--minutes", "cv": "--cv", "size": "--size", "capacity": "--capacity",
 }
 _PHRASES = (  # API phrases with no argument of the same name
     (r"table\.select\(embryo=\.\.\.\)", "--embryo"),
@@ -95,6 +95,10 @@ def _positive_int(text: str) -> int:
     return _flag_value(text, int, "a whole number", lambda v: v >= 1, "at least 1")
 
 
+def _minutes(text: str) -> float:
+    return _flag_value(text, float, "a number of minutes", lambda v: math.isfinite(v) and v > 0, "positive")
+
+
 def _minutes_per_frame(text: str) -> float:
     from neurosym.fit.inputs import MAX_MINUTES_PER_FRAME
 
@@ -116,7 +120,8 @@ def _fit(args) -> None:
         raise ValueError("--from-fit needs --predict-only (fit predicts from an earlier fit.json only when asked).")
     fit_embryos(args.data, out=args.out, format=args.format, minutes_per_frame=args.minutes_per_frame,
                 embryo=args.embryo, strict=args.strict, num_steps=args.steps, num_starts=args.starts,
-                game=args.game, seed=args.seed, from_fit=args.from_fit, progress=not args.quiet)
+                game=args.game, seed=args.seed, from_fit=args.from_fit, calibrate_minutes=args.calibrate_minutes,
+                progress=not args.quiet)
 
 
 def _simulate(args) -> None:
@@ -163,6 +168,8 @@ def _fit_parser(sub) -> None:
     f.add_argument("--predict-only", action="store_true",
                    help="fit nothing: predict the embryos with the model of --from-fit")
     f.add_argument("--from-fit", default=None, help="fit.json of an earlier fit (with --predict-only)")
+    f.add_argument("--calibrate-minutes", type=_minutes, default=None,
+                   help="with --predict-only: fit each embryo's time scale to its first M minutes, then predict")
     f.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     f.add_argument("--quiet", action="store_true", help="no progress lines")
     f.set_defaults(run=_fit)

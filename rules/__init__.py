@@ -11,7 +11,10 @@ compiled to JAX (`SymbolicExpression`, `SymbolicRule`), fuzzy-logic constraints 
 `AtLeast`, ...) and gene-expression priors (`GeneExpressionPrior`). C. elegans names, founders
 and founder rules live in `rules.celegans`. Spatial games live in `rules.games`
 (`rules.games.SpatialGame`, payoff matrices, the replicator equation, update rules as objects
-such as `rules.games.Fermi(temperature)`, payoffs as division hazards).
+such as `rules.games.Fermi(temperature)`, payoffs as division hazards). Cells as regions of a
+cell-id lattice (the cellular Potts state) live in `rules.tissue`: division by a plane through a
+cell's centre, division axes (`DivisionAxes`), Sulston names from the axis, contact-dependent
+fates (`EMS_INDUCTION`) and adhesion energies from a game's payoffs.
 
 `rules` builds on `automata` only; it never imports `neurosym`.
 
@@ -26,7 +29,7 @@ Example:
   [4]
 """
 
-from rules import celegans, games, hazard, lineage, logic, priors, symbolic
+from rules import celegans, games, hazard, lineage, logic, priors, symbolic, tissue
 from rules.celegans import BLASTOMERES as C_ELEGANS_FOUNDERS
 from rules.celegans import founder_table as c_elegans_founders
 from rules.division import (
@@ -108,4 +111,5 @@ __all__ = [
     "priors",
     "simulate",
     "symbolic",
+    "tissue",
 ]

@@ -242,7 +242,7 @@ class LineageFit:
         local = np.array([names.index(n) for n in m.kind_names])
         p_root = per[local[m.root_kinds]]
         to_div = m.root_division_step * m.dt
-        clocks = np.where(np.isnan(to_div), 0.5 * p_root, np.clip(p_root - to_div + 0.5 * m.dt, 0.0, None))
+        clocks = np.where(np.isnan(to_div), 0.5 * p_root, p_root - to_div + 0.5 * m.dt)
         spec = {
             "kinds": names,
             "kind_lineage": [b.lineages[i] for i in b.kind_lineage],
@@ -421,17 +421,45 @@ def _params_from_spec(shared: dict, batch: timing.EmbryoBatch, *, game_spec=None
     return params
 
 
-def predict_lineage(spec: dict, table, *, graph: nx.DiGraph | None = None) -> LineageFit:
+def _calibrated_scale(spec: dict, table, minutes: float, steps: int = 150) -> float:
+    """The embryo's log time scale fitted to its first `minutes` only, every other parameter
+    held at the fitted model's values."""
+    early = table.take(np.nonzero(table.time_min <= float(np.min(table.time_min)) + minutes)[0])
+    if len(early.frames()) < 2:
+        raise ValueError(f"calibrate_minutes={minutes:g} leaves fewer than two frames; give more minutes.")
+    shared = spec["shared"]
+    gref = {L: v["reference_generation"] for L, v in shared["lineages"].items()}
+    batch = timing.embryo_batch([build_model(early)], reference_generation=gref, names=[str(early.embryos()[0])])
+    fixed = _params_from_spec(shared, batch)
+    data = batch.data()
+
+    def loss(free, ctx):
+        return timing.loss(dict(fixed, log_scale=free), batch, ctx.data)
+
+    res = fit(loss, fixed["log_scale"], key=jax.random.key(0), num_steps=steps, data=data,
+              optimizer=optax.adam(0.02), progress=False, throw=False)
+    return float(np.asarray(res.params)[0])
+
+
+def predict_lineage(spec: dict, table, *, graph: nx.DiGraph | None = None,
+                    calibrate_minutes: float | None = None) -> LineageFit:
     """A new embryo's counts and cycle lengths predicted by a fitted model, none of its data fitted.
 
     The embryo starts from its first frame's cells (their division times set their clocks, as in
     a fit); everything else comes from `spec`: the kinds' periods (the population's, time scale
     1), asynchrony and fates, and the training embryos' median loss rate.
 
+    Embryos differ in pace (temperature, and the frame interval where it is not known), and
+    the pace of a new embryo is not in the model. With `calibrate_minutes=M` its time scale (one
+    number) is fitted to its first `M` minutes before the rest is predicted: a forecast from the
+    start of the recording rather than a prediction before any data.
+
     Args:
       spec: a fitted model: `LineageFit.model_spec()`, or the `"model"` entry of fit.json.
       table: the new embryo's `CellTable`.
       graph: its lineage graph (default `neurosym.io.lineage(table)`).
+      calibrate_minutes: fit the embryo's time scale to its first this many minutes (default:
+        no calibration).
 
     Example:
       >>> from neurosym.datasets import load_celegans
@@ -443,9 +471,13 @@ def predict_lineage(spec: dict, table, *, graph: nx.DiGraph | None = None) -> Li
     if not isinstance(spec, dict) or "shared" not in spec:
         raise ValueError("spec must be a fitted model: LineageFit.model_spec(), or the 'model' entry of a "
                          "fit.json written by this version of neurosym fit (it has model.shared).")
+    if calibrate_minutes is not None and not (np.isfinite(calibrate_minutes) and calibrate_minutes > 0):
+        raise ValueError(f"calibrate_minutes must be a positive number of minutes, got {calibrate_minutes!r}.")
     shared = spec["shared"]
     gref = {L: v["reference_generation"] for L, v in shared["lineages"].items()}
     m = build_model(table, graph)
     batch = timing.embryo_batch([m], reference_generation=gref, names=[str(table.embryos()[0])])
     params = _params_from_spec(shared, batch, game_spec=spec.get("game"))
+    if calibrate_minutes is not None:
+        params["log_scale"] = jnp.full((1,), _calibrated_scale(spec, table, calibrate_minutes), jnp.float32)
     return _views(batch, params, None, game=spec.get("game") is not None, predicted=True)[0]

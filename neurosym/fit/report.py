@@ -258,7 +258,8 @@ def _load_spec(path) -> dict:
 
 
 def fit_embryos(data=None, *, out, format=None, minutes_per_frame=None, embryo=None, strict=False,
-                num_steps=200, num_starts=4, game=False, seed=0, from_fit=None, progress=True, log=print) -> dict:
+                num_steps=200, num_starts=4, game=False, seed=0, from_fit=None, calibrate_minutes=None,
+                progress=True, log=print) -> dict:
     """Read embryos, fit them together (or predict them from `from_fit`), write fit.json and figures.
 
     Reading, checking and fitting come first: the folder `out` is made only when all its files
@@ -271,6 +272,8 @@ def fit_embryos(data=None, *, out, format=None, minutes_per_frame=None, embryo=N
       num_steps, num_starts, game: as for `neurosym.fit.lineage.fit_lineages`.
       seed: the fit's PRNG seed.
       from_fit: a fit.json: predict every embryo with its model instead of fitting.
+      calibrate_minutes: with `from_fit`, fit each embryo's time scale to its first this many
+        minutes before predicting (`predict_lineage`).
       progress: print progress lines (to stderr).
       log: where the summary lines go.
 
@@ -284,6 +287,8 @@ def fit_embryos(data=None, *, out, format=None, minutes_per_frame=None, embryo=N
     if out.exists() and not out.is_dir():
         raise ValueError(f"out={str(out)!r} is a file, not a folder; give a folder path.")
     started = time.perf_counter()
+    if calibrate_minutes is not None and from_fit is None:
+        raise ValueError("calibrate_minutes= applies to predictions only; give from_fit= as well.")
     spec = None if from_fit is None else _load_spec(from_fit)
     read = read_embryos(data, format=format, minutes_per_frame=minutes_per_frame, embryo=embryo, strict=strict)
     graphs = [check_fittable(t, owner="") for t, _ in read]
@@ -292,8 +297,9 @@ def fit_embryos(data=None, *, out, format=None, minutes_per_frame=None, embryo=N
             f"{float(np.ptp(t.time_min)):.0f} minutes")
     if spec is not None:
         log(f"predicting from {from_fit} (nothing of these embryos is fitted)")
-        fits = [predict_lineage(spec, t, graph=g) for (t, _), g in zip(read, graphs)]
-        settings = {"from_fit": str(from_fit)}
+        fits = [predict_lineage(spec, t, graph=g, calibrate_minutes=calibrate_minutes)
+                for (t, _), g in zip(read, graphs)]
+        settings = {"from_fit": str(from_fit), "calibrate_minutes": calibrate_minutes}
     else:
         fits = fit_lineages([t for t, _ in read], graphs=graphs, game=game, num_steps=num_steps,
                             num_starts=num_starts, key=jax.random.key(seed), progress=progress)

@@ -115,7 +115,9 @@ def _model(spec: dict | None, cv: float | None):
     cycle = CellCycle(period=np.array(spec["period_min"], np.float32), cv=np.array(spec["cv"], np.float32), **fates)
     model = DivisionModel(table=table, cycle=cycle, external=external, placement=Shove(), dt=1.0)
     roots = spec["roots"]
-    return (model, kinds, lineage, [kinds.index(r["kind"]) for r in roots], [r["clock_min"] for r in roots],
+    # A root whose first division came more than a period after the start has a negative clock in
+    # the fit (its cycle had not begun); the lattice simulation starts it at 0.
+    return (model, kinds, lineage, [kinds.index(r["kind"]) for r in roots], [max(r["clock_min"], 0.0) for r in roots],
             [r["name"] for r in roots], {"model": "fitted", "cv": "fitted per lineage"})
 
 

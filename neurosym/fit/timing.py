@@ -325,9 +325,10 @@ def fates(params, batch: EmbryoBatch) -> dict:
 
 def _root_clocks(period_steps, root_kind, root_division_step):
     """Clocks (steps) of the first frame's cells: each divides when it was seen to (or, if never,
-    at mid-cycle)."""
+    at mid-cycle). A cell that divides later than one period after the start gets a negative
+    clock: its cycle starts when the clock reaches 0."""
     p = period_steps[root_kind]
-    return jnp.where(root_division_step < 0, 0.5 * p, jnp.clip(p - root_division_step + 0.5, 0.0, None))
+    return jnp.where(root_division_step < 0, 0.5 * p, p - root_division_step + 0.5)
 
 
 def _population(batch: EmbryoBatch) -> Population:

@@ -297,6 +297,12 @@ def test_fit_several_embryos_then_predict_one(tmp_path, capsys):
     result = json.loads((pred / "fit.json").read_text())
     assert result["predicted"] is True and result["loss_history"] == [] and "kind_cycle_minutes" in result
     assert not (pred / "parameters.png").exists() and (pred / "cycles_by_kind.png").exists()
+    cal = tmp_path / "cal"
+    assert cli.main(["fit", "--predict-only", "--from-fit", str(out / "fit.json"), "--data", str(folder / "b.csv"),
+                     "--minutes-per-frame", "2", "--calibrate-minutes", "30", "--out", str(cal), "--quiet"]) == 0
+    result = json.loads((cal / "fit.json").read_text())
+    assert result["fit"]["calibrate_minutes"] == 30.0 and result["predicted"] is True
     capsys.readouterr()
     assert cli.main(["fit", "--predict-only", "--out", str(tmp_path / "x")]) == 1
     assert "--predict-only needs --from-fit" in capsys.readouterr().err
+    assert cli.main(["fit", "--calibrate-minutes", "0", "--out", str(tmp_path / "x")]) == 2

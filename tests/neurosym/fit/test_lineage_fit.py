@@ -174,3 +174,18 @@ def test_a_lineage_without_an_observed_cycle_is_flagged(tmp_path):
     res = fake_fit(table, [[16.0, 30.0], [16.2, 31.0]], [1.0, 1.01])
     assert set(res.unidentifiable()) == {"period_ref_min[S]"}
     assert res.unidentifiable()["period_ref_min[S]"] == pytest.approx((30.0, 31.0), rel=1e-4)
+
+
+@pytest.mark.slow
+def test_calibrating_the_time_scale_of_a_slower_embryo(tmp_path):
+    from neurosym.fit.lineage import predict_lineage
+
+    train = read_tracks(synthetic_tracks(tmp_path / "a.csv", periods=(8, 13)), minutes_per_frame=2.0)
+    slow = read_tracks(synthetic_tracks(tmp_path / "b.csv", periods=(8, 13)), minutes_per_frame=2.6)
+    spec = fit_lineage(train, num_steps=150, num_starts=1, progress=False).model_spec()
+    plain = predict_lineage(spec, slow)
+    calibrated = predict_lineage(spec, slow, calibrate_minutes=40.0)
+    assert calibrated.named_params()["time_scale"] == pytest.approx(1.3, rel=0.08)
+    assert calibrated.relative_rms() < 0.5 * plain.relative_rms()
+    with pytest.raises(ValueError, match="calibrate_minutes must be a positive"):
+        predict_lineage(spec, slow, calibrate_minutes=-1.0)
