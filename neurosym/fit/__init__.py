@@ -12,7 +12,10 @@ Modules:
   `neurosym.fit.checks`      `check_finite` and the argument checks;
   `neurosym.fit.batch`       the start axis over devices;
   `neurosym.fit.lineage_model` an observed lineage as a division model's kinds and counts;
-  `neurosym.fit.lineage`     a division model fitted to an embryo's lineage (`fit_lineage`);
+  `neurosym.fit.timing`      the division-timing model over one or many embryos: structure
+                             (`EmbryoBatch`), parameters, loss, comparable variants (`Terms`);
+  `neurosym.fit.lineage`     the model fitted to embryos' lineages (`fit_lineage`,
+                             `fit_lineages`) and held-out embryos predicted (`predict_lineage`);
   `neurosym.fit.inputs`      one embryo read for fitting, and `check_fittable`;
   `neurosym.fit.report`      what `neurosym fit` writes: fit.json, figures, the printed summary;
   `neurosym.fit.simulate`    what `neurosym simulate` runs: the division model on a lattice.
