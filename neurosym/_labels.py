@@ -1,11 +1,12 @@
-"""The one check of a label image, shared by the renderer (also under jit) and `symbolise`."""
+"""The one check of a label image and of its voxel size, shared by the renderer (also under jit),
+`symbolise` and the segmentation readers."""
 
 from __future__ import annotations
 
 import jax.numpy as jnp
 import numpy as np
 
-from automata._checks import concrete, error_if
+from automata._checks import concrete, error_if, fail
 
 
 def check_label_image(labels, *, name: str = "labels", ndims=(2, 3), axes_hint: str = "", owner: str = ""):
@@ -62,3 +63,27 @@ def check_label_image(labels, *, name: str = "labels", ndims=(2, 3), axes_hint: 
     elif lab.max() > np.iinfo(np.int64).max:
         raise ValueError(f"{who} holds ids above {np.iinfo(np.int64).max}; relabel the cells.")
     return lab
+
+
+def check_spacing(spacing, ndim: int, *, owner: str) -> np.ndarray:
+    """The physical size of a pixel along each of `ndim` axes, `(ndim,)` float64 (default 1).
+
+    Example:
+      >>> check_spacing(0.5, 2, owner="cell_features").tolist()
+      [0.5, 0.5]
+    """
+    if spacing is None:
+        return np.ones(ndim)
+    wanted = (
+        f"spacing must be {ndim} positive numbers (physical size of a pixel or voxel along each "
+        "axis, e.g. micrometres) or one number for all axes"
+    )
+    try:
+        sp = np.asarray(spacing, np.float64)
+    except (TypeError, ValueError):
+        raise fail(owner, f"{wanted}, got {spacing!r}.", TypeError) from None
+    if sp.ndim == 0:
+        sp = np.full(ndim, float(sp))
+    if sp.shape != (ndim,) or not np.all(np.isfinite(sp) & (sp > 0)):
+        raise fail(owner, f"{wanted}, got {spacing!r}.")
+    return sp

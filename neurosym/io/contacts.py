@@ -26,8 +26,8 @@ from typing import Any, Mapping
 import networkx as nx
 import numpy as np
 
-from automata._checks import check_int, fail
-from neurosym._labels import check_label_image
+from automata._checks import check_int
+from neurosym._labels import check_label_image, check_spacing
 
 __all__ = ["MAX_GAP", "Contacts", "contact_areas"]
 
@@ -138,23 +138,6 @@ def check_volume(labels, *, owner: str, name: str = "labels") -> np.ndarray:
     """A 2D or 3D integer label volume (0 = background) as a numpy array, or a clear error."""
     return check_label_image(np.asarray(labels), name=name, ndims=(2, 3), owner=owner,
                              axes_hint="Pass one time point, e.g. labels[t].")
-
-
-def check_spacing(spacing, ndim: int, *, owner: str) -> np.ndarray:
-    """The physical voxel size along each of `ndim` axes, (ndim,) float64 (default ones)."""
-    if spacing is None:
-        return np.ones(ndim)
-    wanted = (f"spacing must be {ndim} positive numbers (the voxel size along each axis, e.g. in "
-              "micrometres) or one number for all axes")
-    try:
-        sp = np.asarray(spacing, np.float64)
-    except (TypeError, ValueError):
-        raise fail(owner, f"{wanted}, got {spacing!r}.", TypeError) from None
-    if sp.ndim == 0:
-        sp = np.full(ndim, float(sp))
-    if sp.shape != (ndim,) or not np.all(np.isfinite(sp) & (sp > 0)):
-        raise fail(owner, f"{wanted}, got {spacing!r}.")
-    return sp
 
 
 def compact_labels(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from automata._checks import fail
-from neurosym._labels import check_label_image
+from neurosym._labels import check_label_image, check_spacing
 
 __all__ = ["check_labels", "check_names", "check_spacing", "index_labels"]
 
@@ -26,30 +26,6 @@ def check_labels(labels) -> np.ndarray:
     return check_label_image(
         np.asarray(labels), ndims=(1, 2, 3), axes_hint="For a time series, pass one time point, e.g. labels[t]."
     )
-
-
-def check_spacing(spacing, ndim: int, *, owner: str) -> np.ndarray:
-    """The physical size of a pixel along each of `ndim` axes, `(ndim,)` float64 (default 1).
-
-    Example:
-      >>> check_spacing(0.5, 2, owner="cell_features").tolist()
-      [0.5, 0.5]
-    """
-    if spacing is None:
-        return np.ones(ndim)
-    wanted = (
-        f"spacing must be {ndim} positive numbers (physical size of a pixel along each axis, e.g. "
-        "micrometres) or one number for all axes"
-    )
-    try:
-        sp = np.asarray(spacing, np.float64)
-    except (TypeError, ValueError):
-        raise fail(owner, f"{wanted}, got {spacing!r}.", TypeError) from None
-    if sp.ndim == 0:
-        sp = np.full(ndim, float(sp))
-    if sp.shape != (ndim,) or not np.all(np.isfinite(sp) & (sp > 0)):
-        raise fail(owner, f"{wanted}, got {spacing!r}.")
-    return sp
 
 
 def check_names(names, n: int, ids: np.ndarray | None = None, *, owner: str) -> np.ndarray:
