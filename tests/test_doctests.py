@@ -9,6 +9,7 @@ import importlib
 import pathlib
 import pkgutil
 
+import jax
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -37,6 +38,14 @@ MODULES = _modules()
 
 def test_every_package_module_is_found():
     assert {"automata.engine", "rules.celegans", "neurosym.files"} <= set(MODULES)
+
+
+@pytest.fixture(autouse=True)
+def _free_compiled_programs_after_each_example_module():
+    # Every package module's examples run here, in one test module: free their compiled
+    # programs after each (see tests/conftest.py, free_compiled_programs).
+    yield
+    jax.clear_caches()
 
 
 @pytest.mark.parametrize("name", [_param(n) for n in MODULES])
