@@ -8,7 +8,7 @@ import pytest
 
 import automata
 from automata.potts import Potts, PottsParams
-from neurosym.tissue import KIND_NAMES, EvolutionStrategy, fit_potts, founder_kind, kinds_of, potts_params, target_volumes
+from neurosym.tissue import KIND_NAMES, EvolutionStrategy, fit_loss, fit_potts, founder_kind, kinds_of, potts_params, target_volumes
 
 
 def _checkerboard(n=24, side=5, per=4):
@@ -123,3 +123,13 @@ def test_bad_input_is_refused_with_the_fix():
         EvolutionStrategy(sigma=0.0)
     with pytest.raises(ValueError, match="potts_params: params.contact must be symmetric"):
         potts_params(jnp.array([[0.0, 1.0], [2.0, 0.0]]), 0.1, 1.0)
+
+
+def test_fit_loss_is_the_loss_the_fit_reports():
+    x, kinds = _checkerboard(n=16, side=3)
+    y = np.rot90(x).copy()
+    obs = [(x, kinds), (y[:, :14], kinds)]  # two shapes: padded with medium in the fit
+    fit = fit_potts(obs, ("medium", "A", "B"), num_steps=5)
+    assert fit_loss(fit.params, obs) == pytest.approx(float(fit.losses[-1]), rel=1e-4)
+    with pytest.raises(ValueError, match="fit_loss: neighbourhood must be one of"):
+        fit_loss(fit.params, obs, neighbourhood="hex")
