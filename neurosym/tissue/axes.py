@@ -12,7 +12,8 @@ divisions of `rules.celegans.FOUNDER_RULES`, to the anterior daughter), the pola
 - `fit_division_axes`: a von Mises-Fisher distribution of axes per kind (`rules.tissue.
   DivisionAxes`): the mean direction, and the concentration from the mean resultant length `R`
   by Banerjee et al.'s approximation `kappa = R (D - R^2) / (1 - R^2)` (J. Mach. Learn. Res. 6,
-  1345 (2005)); a kind with no observed division gets the uniform distribution.
+  1345 (2005)); a kind with no observed division gets the distribution of all divisions pooled
+  (or the uniform one, `fallback="uniform"`).
 """
 
 from __future__ import annotations
@@ -159,13 +160,27 @@ def body_frame(divisions) -> dict[str, np.ndarray]:
     return out
 
 
-def fit_division_axes(divisions, kind_names=KIND_NAMES, *, max_concentration: float = 100.0) -> DivisionAxes:
+def _vmf(vs, d: int, max_concentration: float):
+    m = np.mean(vs, axis=0)
+    r = float(np.linalg.norm(m))
+    if r <= 1e-9:
+        out = np.zeros(d)
+        out[0] = 1.0
+        return out, 0.0
+    r1 = min(r, 1 - 1e-9)
+    return m / r, min(r1 * (d - r1 * r1) / (1 - r1 * r1), max_concentration)
+
+
+def fit_division_axes(divisions, kind_names=KIND_NAMES, *, max_concentration: float = 100.0,
+                      fallback: str = "pooled") -> DivisionAxes:
     """A von Mises-Fisher distribution of division axes per kind (the mother's founder kind).
 
     Args:
       divisions: observed `Division`s (all of one dimension D).
       kind_names: the kinds, as `neurosym.tissue.KIND_NAMES`; row k of the result is kind k.
       max_concentration: a cap on kappa (a kind with one division would otherwise get infinity).
+      fallback: for a kind with no division, "pooled" (the distribution of all divisions) or
+        "uniform".
 
     Returns:
       `rules.tissue.DivisionAxes` with `(K, D)` means and `(K,)` concentrations.
@@ -173,26 +188,25 @@ def fit_division_axes(divisions, kind_names=KIND_NAMES, *, max_concentration: fl
     Example:
       >>> ds = [Division("ABa", "ABaa", "ABap", "ap", np.array([0.0, 1.0])),
       ...       Division("ABp", "ABpa", "ABpp", "ap", np.array([0.6, 0.8]))]
-      >>> axes = fit_division_axes(ds)
+      >>> axes = fit_division_axes(ds, fallback="uniform")
       >>> [round(float(v), 3) for v in axes.mean[1]], float(axes.concentration[2])  # AB; MS: none seen
       ([0.316, 0.949], 0.0)
     """
     divisions = list(divisions)
     if not divisions:
         raise fail("fit_division_axes", "divisions must hold at least one observed division, got none.")
+    if fallback not in ("pooled", "uniform"):
+        raise fail("fit_division_axes", f"fallback must be 'pooled' or 'uniform', got {fallback!r}.")
     d = divisions[0].axis.shape[0]
     index = {k: i for i, k in enumerate(kind_names)}
-    mean = np.zeros((len(kind_names), d))
-    mean[:, 0] = 1.0
-    kappa = np.zeros(len(kind_names))
+    if fallback == "pooled":
+        pooled = _vmf([x.axis for x in divisions], d, max_concentration)
+    else:
+        pooled = (np.eye(d)[0], 0.0)
+    mean = np.tile(pooled[0], (len(kind_names), 1))
+    kappa = np.full(len(kind_names), pooled[1])
     for k, name in enumerate(kind_names):
         vs = [x.axis for x in divisions if index.get(founder_kind(x.mother)) == k]
-        if not vs:
-            continue
-        m = np.mean(vs, axis=0)
-        r = float(np.linalg.norm(m))
-        if r > 1e-9:
-            mean[k] = m / r
-            r = min(r, 1 - 1e-9)
-            kappa[k] = min(r * (d - r * r) / (1 - r * r), max_concentration)
+        if vs:
+            mean[k], kappa[k] = _vmf(vs, d, max_concentration)
     return DivisionAxes(mean=jnp.asarray(mean, jnp.float32), concentration=jnp.asarray(kappa, jnp.float32))

@@ -197,7 +197,8 @@ def test_observed_axes_frame_and_names_round_trip():
     ab = KIND_NAMES.index("AB")
     np.testing.assert_allclose(np.asarray(axes.mean[ab]), [np.sqrt(0.5), 0.0, np.sqrt(0.5)], atol=1e-6)
     assert float(axes.concentration[KIND_NAMES.index("EMS")]) == 100.0  # one division: the cap
-    assert float(axes.concentration[KIND_NAMES.index("C")]) == 0.0
+    assert float(fit_division_axes(divs, fallback="uniform").concentration[KIND_NAMES.index("C")]) == 0.0
+    np.testing.assert_allclose(np.asarray(axes.mean[KIND_NAMES.index("C")]), np.asarray(axes.mean[KIND_NAMES.index("P")]))
     with pytest.raises(ValueError, match="body_frame: divisions must hold at least one"):
         body_frame([])
 
