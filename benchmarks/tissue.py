@@ -36,7 +36,7 @@ the 3DMMS algorithm. D and P4 first appear after the training time points, so th
 parameters stay at the starting values. Label numbers are used only to look up names.
 
 Usage:
-  python benchmarks/tissue.py                   # the full run (about 10 minutes on 2 CPU cores)
+  python benchmarks/tissue.py                   # the full run (about 12 minutes on 2 CPU cores)
   python benchmarks/tissue.py --quick           # a smoke run
 Writes benchmarks/results/tissue-<platform>.json (or --out). Benchmarks never pass or fail.
 """
@@ -78,7 +78,7 @@ def _parse(argv):
     ap.add_argument("--factor", type=int, default=4, help="voxels per lattice site along each axis")
     ap.add_argument("--fit-times", default="1:39:2", help="training time points (a:b:step or a list)")
     ap.add_argument("--train-until", type=int, default=40, help="last time point the axes are read from")
-    ap.add_argument("--test-times", default="41:59:2", help="test time points t")
+    ap.add_argument("--test-times", default="41:57:4", help="test time points t")
     ap.add_argument("--ks", default="2,4", help="horizons k (time points ahead)")
     ap.add_argument("--steps", type=int, default=150, help="loss evaluations - 1 for each strategy")
     ap.add_argument("--learning-rate", type=float, default=0.05)

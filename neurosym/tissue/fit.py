@@ -337,6 +337,8 @@ def fit_loss(params: PottsParams, observations, *, neighbourhood: str = "von_neu
         mask = jnp.asarray(x > 0) if confine else None
         p = params.replace(target_volume=jnp.asarray(target_volumes(x, k, params.num_kinds), jnp.float32),
                            temperature=jnp.asarray(1.0, jnp.float32))
+        # Kinds padded to a power of two (ids beyond N hold no site) so that compiles are reused.
+        k = np.pad(k, (0, (1 << int(np.ceil(np.log2(k.shape[0])))) - k.shape[0]), constant_values=1)
         total += float(_pll(p, jnp.asarray(x), lattice, jnp.asarray(k), mask))
         free += float((x > 0).sum()) if confine else float(x.size)
     return -total / free

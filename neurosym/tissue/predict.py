@@ -175,6 +175,18 @@ def _check_lattice_names(sites, names, owner: str):
     return sites.astype(np.int32), names
 
 
+@functools.partial(jax.jit, static_argnames=("ndim",))
+def _sample_axes(axes, keys, kinds, *, ndim):
+    """One unit axis per slot: from `axes` (per kind), or uniform when `axes` is None."""
+    if axes is None:
+        v = jax.vmap(lambda k: jax.random.normal(k, (ndim,)))(keys)
+        return v / jnp.linalg.norm(v, axis=-1, keepdims=True)
+    return jax.vmap(axes.sample)(keys, kinds)
+
+
+_divide = jax.jit(divide_cells)
+
+
 @functools.partial(jax.jit, static_argnames=("lattice", "num_steps", "spacing"))
 def _simulate(params, kinds, mask, x, key, *, lattice, num_steps, spacing):
     rule = Potts(params, kinds=kinds, mask=mask, spacing=spacing)
@@ -244,17 +256,19 @@ def predict_contacts(sites, names, names_later, params: PottsParams | None, *, k
         todo = [i + 1 for i, n in enumerate(names) if root[n] in schedule and _still_divides(n, schedule[root[n]])]
         if not todo or round_ > 8:
             break
-        normals = []
-        for j, cell in enumerate(todo):
-            k = jax.random.fold_in(key_axes, round_ * 4096 + j)
-            if axes is None:
-                v = jax.random.normal(k, (x.ndim,))
-                normals.append(np.asarray(v / jnp.linalg.norm(v)))
-            else:
-                normals.append(np.asarray(axes.sample(k, KIND_NAMES.index(founder_kind(names[cell - 1])))))
-        new_ids = np.arange(len(names) + 1, len(names) + 1 + len(todo))
-        x = np.asarray(divide_cells(jnp.asarray(x), jnp.asarray(todo), jnp.asarray(np.stack(normals)),
-                                    jnp.asarray(new_ids)))
+        # Fixed slot counts (powers of two, cells 0 for unused slots) so that the compiled
+        # division and sampling are reused across calls.
+        slots = max(4, 1 << int(np.ceil(np.log2(len(todo)))))
+        cells = np.zeros(slots, np.int32)
+        cells[:len(todo)] = todo
+        kinds = np.zeros(slots, np.int32)
+        kinds[:len(todo)] = [KIND_NAMES.index(founder_kind(names[c - 1])) for c in todo]
+        keys = jax.random.split(jax.random.fold_in(key_axes, round_), slots)
+        normals = np.asarray(_sample_axes(axes, keys, jnp.asarray(kinds), ndim=x.ndim))
+        new_ids = np.zeros(slots, np.int32)
+        new_ids[:len(todo)] = np.arange(len(names) + 1, len(names) + 1 + len(todo))
+        x = np.asarray(_divide(jnp.asarray(x), jnp.asarray(cells), jnp.asarray(normals), jnp.asarray(new_ids)))
+        normals = normals[:len(todo)]
         for cell, normal in zip(todo, normals):
             mother = names[cell - 1]
             first, second = daughter_names(mother, normal, frame)
