@@ -280,7 +280,7 @@ def fit_potts(observations, kind_names=KIND_NAMES, *, strategy=None, num_steps: 
                    f"EvolutionStrategy, got {type(strategy).__name__}.", TypeError)
 
     sites, kinds, targets = _stack(obs, num_kinds)
-    present = sorted(set(np.unique(np.concatenate([k[np.unique(s)][1:] for s, k in obs])).tolist()))
+    present = sorted(set(np.unique(np.concatenate([k[np.unique(s[s > 0])] for s, k in obs])).tolist()))
     contact0 = np.full((num_kinds, num_kinds), contact, np.float32)
     contact0[0, 0] = 0.0
     layout = _Layout(num_kinds, present, contact0, np.full(num_kinds, lambda_volume, np.float32))

@@ -133,3 +133,9 @@ def test_fit_loss_is_the_loss_the_fit_reports():
     assert fit_loss(fit.params, obs) == pytest.approx(float(fit.losses[-1]), rel=1e-4)
     with pytest.raises(ValueError, match="fit_loss: neighbourhood must be one of"):
         fit_loss(fit.params, obs, neighbourhood="hex")
+
+
+def test_a_lattice_without_medium_fits_every_kind_on_it():
+    x = np.array([[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]], np.int32)
+    fit = fit_potts([(x, np.array([0, 1, 1, 2, 2], np.int32))], ("medium", "A", "B"), num_steps=3)
+    assert fit.free_kinds == (1, 2)
