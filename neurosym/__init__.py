@@ -8,6 +8,8 @@ Modules:
   `neurosym.fit`         the optax fitting loop (multi-start, estimators as objects, checkpoints,
                          sweeps), the division model fitted to an embryo's lineage
                          (`neurosym.fit.lineage`) and the `neurosym fit`/`simulate` jobs;
+  `neurosym.tissue`      the cellular Potts model fitted to named 3D segmentations, division axes,
+                         contact prediction and its scores; the `neurosym tissue` jobs;
   `neurosym.growing`     training a growing neural CA to a picture;
   `neurosym.render`      simulated lattices and populations -> microscopy-like images with labels;
   `neurosym.encoder`     a Flax NNX image encoder (per-cell kinds from images and label images),
@@ -31,7 +33,7 @@ import importlib
 
 __all__ = [
     "cli", "constraints", "data", "datasets", "demo", "encoder", "explain", "files", "fit", "growing", "io", "lineage_fit",
-    "perception", "plots", "pretrain", "progress", "render", "symbolise", "synthetic", "targets",
+    "perception", "plots", "pretrain", "progress", "render", "symbolise", "synthetic", "targets", "tissue",
 ]
 
 

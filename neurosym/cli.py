@@ -16,6 +16,14 @@
       whole model of a fit.json) and write its cell counts, a picture and the named lineage.
       (`neurosym.fit.simulate`)
 
+  neurosym tissue fit [--segmentation DIR] [--until T] [--factor F] [--steps N] [--strategy adam|es]
+                      [--out DIR] [--seed N] [--quiet]
+  neurosym tissue predict --fit DIR [--from DIR] --time T --until T2 [--mcs-per-time N] [--out DIR]
+                          [--seed N] [--quiet]
+      The cellular Potts model on a named segmentation series (the embedded 3DMMS embryo by
+      default): fit contact energies, volume stiffness and division axes; predict the named
+      contacts of later time points from an observed one. (`neurosym.tissue.report`)
+
   neurosym demo [--out DIR] [--quick] [--seed N]
       A tour of the engine: Life, Brian's Brain, Lenia's orbium and a growing neural CA trained
       to grow a drawn embryo. Writes pictures and `summary.json` to DIR
@@ -45,6 +53,8 @@ FLAGS = {
     "data": "--data", "format": "--format", "minutes_per_frame": "--minutes-per-frame", "embryo": "--embryo",
     "strict": "--strict", "out": "--out", "num_steps": "--steps", "num_starts": "--starts", "seed": "--seed",
     "from_fit": "--from-fit", "calibrate_minutes": "--calibrate-minutes", "minutes": "--minutes", "cv": "--cv", "size": "--size", "capacity": "--capacity",
+    "segmentation": "--segmentation", "until": "--until", "time": "--time", "fit": "--fit", "source": "--from",
+    "factor": "--factor", "strategy": "--strategy", "mcs_per_time": "--mcs-per-time",
 }
 _PHRASES = (  # API phrases with no argument of the same name
     (r"table\.select\(embryo=\.\.\.\)", "--embryo"),
@@ -134,6 +144,56 @@ def _simulate(args) -> None:
     write_simulation(args.out, sim)
 
 
+def _tissue(args) -> None:
+    from neurosym.tissue.report import tissue_fit, tissue_predict
+
+    if args.tissue_command == "fit":
+        tissue_fit(args.segmentation, out=args.out, until=args.until, factor=args.factor, num_steps=args.steps,
+                   strategy=args.strategy, seed=args.seed, progress=not args.quiet)
+    else:
+        tissue_predict(args.fit, args.source, time=args.time, until=args.until, out=args.out,
+                       mcs_per_time=args.mcs_per_time, seed=args.seed, progress=not args.quiet)
+
+
+def _tissue_parser(sub) -> None:
+    t = sub.add_parser("tissue", help="the embryo as a lattice of cells: fit a cellular Potts model to named "
+                       "segmentations, predict later contacts",
+                       description="The cellular Potts model on named 3D segmentations (the embedded 3DMMS "
+                       "embryo by default).")
+    tsub = t.add_subparsers(dest="tissue_command", metavar="fit|predict", required=True)
+    f = tsub.add_parser("fit", help="fit contact energies, volume stiffness and division axes",
+                        description="Fit the CPM's contact energies between founder kinds and the medium and its "
+                        "volume stiffness (pseudo-likelihood), and division axes per founder kind, to a named "
+                        "segmentation series. Writes fit.json and fit.png to DIR.")
+    f.add_argument("--segmentation", default=None,
+                   help="folder of seg_T###.npz label volumes with label_names.json (default: the embedded embryo)")
+    f.add_argument("--until", type=int, default=None, help="last time point fitted (default: all)")
+    f.add_argument("--factor", type=_positive_int, default=None,
+                   help="voxels per lattice site (default: the smallest with at most 80 sites a side)")
+    f.add_argument("--steps", type=_positive_int, default=150, help="optimiser steps (default: %(default)s)")
+    f.add_argument("--strategy", choices=("adam", "es"), default="adam",
+                   help="adam (gradient) or es (a (1+1) evolution strategy) (default: %(default)s)")
+    f.add_argument("--out", default=str(DEFAULT_OUT / "tissue-fit"), help="output folder (default: %(default)s)")
+    f.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    f.add_argument("--quiet", action="store_true", help="no progress lines")
+    p = tsub.add_parser("predict", help="predict later named contacts from an observed time point",
+                        description="From the observed time point --time, divide the cells that the names at each "
+                        "later time point say divide (axes drawn from the fit, daughters named from them) and run "
+                        "the CPM; writes contacts.csv (time,cell_a,cell_b,area), scores.csv (F1 and area overlap "
+                        "against the observed contacts, persistence beside) and figures to DIR.")
+    p.add_argument("--fit", required=True, help="the folder (or fit.json) of `neurosym tissue fit`")
+    p.add_argument("--from", dest="source", default=None,
+                   help="folder of the observed series, as --segmentation (default: the embedded embryo)")
+    p.add_argument("--time", type=int, required=True, help="the observed time point to start from")
+    p.add_argument("--until", type=int, required=True, help="the last time point predicted")
+    p.add_argument("--mcs-per-time", type=_positive_int, default=10,
+                   help="Monte Carlo steps per time point (default: %(default)s)")
+    p.add_argument("--out", default=str(DEFAULT_OUT / "tissue-predict"), help="output folder (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    t.set_defaults(run=_tissue)
+
+
 def _demo(args) -> None:
     demo(args.out, quick=args.quick, seed=args.seed)
 
@@ -180,6 +240,7 @@ def _parser() -> argparse.ArgumentParser:
                                 description="devosym: cellular automata and developmental rules fitted to imaging.")
     sub = p.add_subparsers(dest="command", metavar="command")
     _fit_parser(sub)
+    _tissue_parser(sub)
     s = sub.add_parser("simulate", help="run a C. elegans-like division model; write counts, a picture and the lineage")
     s.add_argument("--from-fit", default=None, help="simulate the whole model fitted in this fit.json")
     s.add_argument("--minutes", type=_positive_int, default=120, help="minutes to simulate (default: %(default)s)")
