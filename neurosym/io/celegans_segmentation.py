@@ -4,7 +4,8 @@ The 3DMMS embryo 170704plc1p2 (Cao et al. 2019, BMC Bioinformatics 20:176; MIT, 
 Jianfeng CAO; provenance and licence in `neurosym/_data/celegans_3dmms/`): the 33 odd time
 points 1-65 (4 -> 57 cells), each a (52, 72, 34) label volume downsampled by 4 per axis from the
 published segmentation, with the label -> Sulston name file. Cells touch directly (the
-membrane was given to them before downsampling), so contacts are read with `gap=0` or more.
+membrane was given to them before downsampling), so contacts are read with `gap=0`, as on
+any simulated lattice.
 
 Example:
   >>> series = load_celegans_segmentation()
@@ -38,12 +39,13 @@ def celegans_segmentation_folder() -> Path:
     return Path(str(resources.files("neurosym") / "_data" / "celegans_3dmms"))
 
 
-def load_celegans_segmentation(*, gap: int = 1) -> SegmentationSeries:
+def load_celegans_segmentation(*, gap: int = 0) -> SegmentationSeries:
     """The embedded series as a `SegmentationSeries` (names from its `label_names.json`).
 
     Args:
       gap: the widest gap, in sites, that cells touch across (see `contact_areas`); the
-        embedded volumes have none, and 1 also counts cells one site apart.
+        embedded volumes have none (0, the default, as on a simulated lattice; 1 would also
+        count cells one site apart).
 
     Example:
       >>> load_celegans_segmentation().geometry(65).labels.size

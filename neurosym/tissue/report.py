@@ -56,7 +56,7 @@ def read_series(segmentation=None, *, gap=None):
     from neurosym.io import load_celegans_segmentation, read_segmentation
 
     if segmentation is None:
-        return load_celegans_segmentation(gap=1 if gap is None else gap)
+        return load_celegans_segmentation(gap=0 if gap is None else gap)
     series = read_segmentation(segmentation, gap=2 if gap is None else gap, axes="YXZ")
     if series.names is None:
         raise ValueError(f"segmentation={str(segmentation)!r} has no label_names.json: the tissue model needs "
