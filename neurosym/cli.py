@@ -116,11 +116,6 @@ def _minutes_per_frame(text: str) -> float:
                        f"a number of minutes in (0, {MAX_MINUTES_PER_FRAME:g}]")
 
 
-def _check_out(out) -> None:
-    if pathlib.Path(out).exists() and not pathlib.Path(out).is_dir():
-        raise ValueError(f"out={str(out)!r} is a file, not a folder; give a folder path.")
-
-
 def _fit(args) -> None:
     from neurosym.fit.report import fit_embryos
 
@@ -135,9 +130,10 @@ def _fit(args) -> None:
 
 
 def _simulate(args) -> None:
+    from neurosym.files import check_out_folder
     from neurosym.fit.simulate import load_fit_model, simulate_embryo, write_simulation
 
-    _check_out(args.out)
+    check_out_folder(args.out)
     spec = None if args.from_fit is None else load_fit_model(args.from_fit)
     sim = simulate_embryo(spec, minutes=args.minutes, cv=args.cv, size=args.size, capacity=args.capacity,
                           seed=args.seed)

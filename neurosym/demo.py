@@ -3,12 +3,11 @@ neural CA trained to grow a drawn embryo; pictures and summary.json written to a
 
 from __future__ import annotations
 
-import pathlib
 import time
 
 import numpy as np
 
-from neurosym.files import staged_folder, write_json
+from neurosym.files import check_out_folder, staged_folder, write_json
 
 __all__ = ["demo"]
 
@@ -116,9 +115,7 @@ def demo(out, *, quick: bool = False, seed: int = 0, log=print) -> dict:
     """
     import jax
 
-    out = pathlib.Path(out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"out={str(out)!r} is a file, not a folder; give a folder path.")
+    out = check_out_folder(out)
     key = jax.random.key(seed)
     summary: dict = {"seed": seed, "quick": quick, "backend": jax.default_backend()}
     with staged_folder(out) as tmp:

@@ -12,7 +12,7 @@ import pathlib
 import tempfile
 from typing import Iterator
 
-__all__ = ["atomic_path", "staged_folder", "write_json"]
+__all__ = ["atomic_path", "check_out_folder", "staged_folder", "write_json"]
 
 
 def _umask() -> int:
@@ -100,6 +100,21 @@ def write_json(path, data, *, default=None) -> pathlib.Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text + "\n")
     return path
+
+
+def check_out_folder(out) -> pathlib.Path:
+    """`out` as a path, refused at once if it names a file: a job checks its output folder before
+    its long work, not only when it writes (`staged_folder` makes the folder at the end).
+
+    Example:
+      >>> import pathlib, tempfile
+      >>> check_out_folder(pathlib.Path(tempfile.mkdtemp()) / "new").name
+      'new'
+    """
+    out = pathlib.Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out={str(out)!r} is a file, not a folder; give a folder path.")
+    return out
 
 
 @contextlib.contextmanager

@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from neurosym.files import staged_folder, write_json
+from neurosym.files import check_out_folder, staged_folder, write_json
 from neurosym.fit.inputs import check_fittable, read_embryo
 from neurosym.fit.lineage import LineageFit, fit_lineages, predict_lineage
 
@@ -283,9 +283,7 @@ def fit_embryos(data=None, *, out, format=None, minutes_per_frame=None, embryo=N
     """
     import jax
 
-    out = pathlib.Path(out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"out={str(out)!r} is a file, not a folder; give a folder path.")
+    out = check_out_folder(out)
     started = time.perf_counter()
     if calibrate_minutes is not None and from_fit is None:
         raise ValueError("calibrate_minutes= applies to predictions only; give from_fit= as well.")

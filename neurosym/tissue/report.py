@@ -31,7 +31,7 @@ import warnings
 import jax
 import numpy as np
 
-from neurosym.files import staged_folder, write_json
+from neurosym.files import check_out_folder, staged_folder, write_json
 from neurosym.tissue.axes import body_frame, cell_centroids, fit_division_axes, observed_divisions
 from neurosym.tissue.fit import EvolutionStrategy, fit_potts, potts_params
 from neurosym.tissue.kinds import KIND_NAMES, founder_kind, kinds_of
@@ -107,9 +107,7 @@ def tissue_fit(segmentation=None, *, out, until=None, factor=None, num_steps: in
 
     from neurosym.progress import Progress
 
-    out = pathlib.Path(out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"out={str(out)!r} is a file, not a folder; give a folder path.")
+    out = check_out_folder(out)
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}.")
     series = read_series(segmentation)
@@ -243,9 +241,7 @@ def tissue_predict(fit, source=None, *, time, until, out, mcs_per_time: int = 10
     from neurosym.io import contact_areas
     from neurosym.progress import Progress
 
-    out = pathlib.Path(out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"out={str(out)!r} is a file, not a folder; give a folder path.")
+    out = check_out_folder(out)
     spec = read_tissue_fit(fit)
     series = read_series(source)
     if time not in series.times:
