@@ -34,7 +34,7 @@ import numpy as np
 from neurosym.files import check_out_folder, staged_folder, write_json
 from neurosym.tissue.axes import body_frame, cell_centroids, fit_division_axes, observed_divisions
 from neurosym.tissue.fit import EvolutionStrategy, fit_potts, potts_params
-from neurosym.tissue.kinds import KIND_NAMES, founder_kind, kinds_of
+from neurosym.tissue.kinds import KIND_NAMES, kinds_of
 from neurosym.tissue.lattice import auto_factor, named_lattice
 from neurosym.tissue.predict import persistence_contacts, predict_contacts
 from neurosym.tissue.score import score_contacts
@@ -153,7 +153,7 @@ def tissue_fit(segmentation=None, *, out, until=None, factor=None, num_steps: in
     }
     with staged_folder(out) as tmp:
         write_json(tmp / "fit.json", result)
-        _fit_figures(tmp, result, lattices[times[-1]], series.names)
+        _fit_figures(tmp, result, lattices[times[-1]])
     say.note(f"wrote {out}")
     return result
 
@@ -253,26 +253,28 @@ def tissue_predict(fit, source=None, *, time, until, out, mcs_per_time: int = 10
     factor = int(spec["factor"])
     key, view_key = jax.random.split(jax.random.key(seed))
     say = Progress(0, label="tissue predict", enabled=progress)
-    sites, names = named_lattice(series.labels(time), series.names, factor=factor, key=key, gap=series.gap)
+    labels = series.labels(time)
+    sites, names = named_lattice(labels, series.names, factor=factor, key=key, gap=series.gap)
     target = np.zeros(len(spec["kind_names"]))  # predict_contacts sets each cell's target volume itself
     params = potts_params(np.asarray(spec["contact"]), np.asarray(spec["lambda_volume"]), target)
     axes = DivisionAxes(mean=np.asarray(spec["axes_mean"], np.float32),
                         concentration=np.asarray(spec["axes_concentration"], np.float32))
-    frame = {k: np.asarray(v, float) for k, v in spec["frame"].items()} or None
-    observed_graph = contact_areas(series.labels(time), gap=series.gap).graph(series.names)
-    rows, contact_rows, last = [], [], None
-    for i, t in enumerate(later):
-        names_t = [series.names[int(x)] for x in np.unique(series.labels(t)) if x]
+    frame = {k: np.asarray(v, float) for k, v in spec["frame"].items()}
+    observed_graph = contact_areas(labels, gap=series.gap).graph(series.names)
+    rows, contact_rows = [], []
+    for t in later:
+        labels = series.labels(t)
+        names_t = [series.names[int(x)] for x in np.unique(labels) if x]
         pred = predict_contacts(sites, names, names_t, params, key=jax.random.fold_in(key, t), axes=axes, frame=frame,
                                 mcs_per_time=mcs_per_time, num_times=1)
-        truth = contact_areas(series.labels(t), gap=series.gap).graph(series.names)
+        truth = contact_areas(labels, gap=series.gap).graph(series.names)
         persist = persistence_contacts(observed_graph, names_t)
         s, p = score_contacts(pred.graph, truth), score_contacts(persist, truth)
         rows.append({"time": t, "f1": s.f1, "overlap": s.overlap, "persistence_f1": p.f1,
                      "persistence_overlap": p.overlap, "divisions": len(pred.divisions)})
         contact_rows += [(t, *sorted((a, b)), float(area)) for a, b, area in pred.graph.edges(data="area")]
         say.note(f"t={t}: F1 {s.f1:.3f} (persistence {p.f1:.3f}), {len(pred.divisions)} divisions")
-        sites, names, observed_graph, last = pred.sites, list(pred.names), persist, (pred, truth, t)
+        sites, names, observed_graph = pred.sites, list(pred.names), persist
     with staged_folder(out) as tmp:
         with open(tmp / "contacts.csv", "w", newline="") as f:
             w = csv.writer(f)
@@ -282,9 +284,8 @@ def tissue_predict(fit, source=None, *, time, until, out, mcs_per_time: int = 10
             w = csv.DictWriter(f, fieldnames=list(rows[0]))
             w.writeheader()
             w.writerows(rows)
-        pred, truth, t = last
-        observed_sites, observed_names = named_lattice(series.labels(t), series.names, factor=factor,
-                                                       key=view_key, gap=series.gap)
+        observed_sites, observed_names = named_lattice(labels, series.names, factor=factor, key=view_key,
+                                                       gap=series.gap)
         _predict_figures(tmp, pred, truth, observed_sites, observed_names, t)
     say.note(f"wrote {out}")
     return rows
@@ -292,15 +293,14 @@ def tissue_predict(fit, source=None, *, time, until, out, mcs_per_time: int = 10
 
 # ---------------------------------------------------------------------------- figures
 def _kind_image(sites, names):
-    lut = np.array([0] + [KIND_NAMES.index(founder_kind(n)) for n in names])
-    return lut[sites]
+    return kinds_of(names)[sites]
 
 
 def _slice(volume):
     return volume if volume.ndim == 2 else volume[..., volume.shape[-1] // 2]
 
 
-def _fit_figures(folder, result, lattice, _names):
+def _fit_figures(folder, result, lattice):
     import matplotlib.pyplot as plt
 
     from neurosym.plots import save
