@@ -1,17 +1,16 @@
-"""Test-wide setup: several host CPU devices so sharded code is exercised without a GPU."""
+"""Test-wide setup: several host CPU devices so sharded code is exercised without a GPU, and
+compiled programs freed as the suite goes."""
 
+import gc
 import os
+
+import pytest
 
 # Must be set before JAX initialises its backends.
 _flag = "--xla_force_host_platform_device_count=4"
 if _flag.split("=")[0] not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + _flag).strip()
 os.environ.setdefault("MPLBACKEND", "Agg")
-
-
-import gc  # noqa: E402
-
-import pytest  # noqa: E402
 
 
 def free_compiled_programs():
@@ -27,5 +26,13 @@ def free_compiled_programs():
 
 @pytest.fixture(autouse=True, scope="module")
 def _free_compiled_programs_after_each_module():
+    yield
+    free_compiled_programs()
+
+
+@pytest.fixture
+def free_compiled_programs_after():
+    """For a test module that runs many unrelated programs (tests/test_doctests.py): free them
+    after each test too."""
     yield
     free_compiled_programs()

@@ -9,7 +9,6 @@ import importlib
 import pathlib
 import pkgutil
 
-import jax
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -40,14 +39,8 @@ def test_every_package_module_is_found():
     assert {"automata.engine", "rules.celegans", "neurosym.files"} <= set(MODULES)
 
 
-@pytest.fixture(autouse=True)
-def _free_compiled_programs_after_each_example_module():
-    # Every package module's examples run here, in one test module: free their compiled
-    # programs after each (see tests/conftest.py, free_compiled_programs).
-    yield
-    jax.clear_caches()
-
-
+# Every package module's examples run in this one test module: free their programs after each.
+@pytest.mark.usefixtures("free_compiled_programs_after")
 @pytest.mark.parametrize("name", [_param(n) for n in MODULES])
 def test_docstring_examples_run(name, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # examples that write files write them here
