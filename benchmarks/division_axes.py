@@ -42,7 +42,7 @@ from common import run_meta  # noqa: E402
 
 from neurosym.files import write_json  # noqa: E402
 from neurosym.io import describe_celegans, list_celegans, load_celegans  # noqa: E402
-from neurosym.tissue import KIND_NAMES, fit_division_axes, founder_kind, observed_divisions  # noqa: E402
+from neurosym.tissue import KIND_NAMES, Division, fit_division_axes, founder_kind, observed_divisions  # noqa: E402
 
 
 def _positions(table, frame, zscale):
@@ -70,6 +70,7 @@ def body_frame_from_positions(pos):
 
 
 def embryo_divisions(name):
+    """[(mother, letter pair, axis in the embryo's body frame)] of every division seen."""
     table = load_celegans(name)
     zscale = float(describe_celegans(name)["auxinfo"]["zpixres"])
     frames = table.frames()
@@ -79,7 +80,7 @@ def embryo_divisions(name):
         if frame is not None:
             break
     if frame is None:
-        return None, []
+        return []
     out = []
     seen = set()
     for f0, f1 in zip(frames, frames[1:]):
@@ -88,7 +89,7 @@ def embryo_divisions(name):
             if d.mother not in seen:
                 seen.add(d.mother)
                 out.append((d.mother, d.pair, frame @ d.axis))
-    return frame, out
+    return out
 
 
 def _angle(u, v):
@@ -102,7 +103,7 @@ def main(argv=None):
     names = list_celegans("wild-type")
     data, handed = {}, {}
     for name in names:
-        _, divs = embryo_divisions(name)
+        divs = embryo_divisions(name)
         data[name] = divs
         lr = [ax[2] > 0 for _, pair, ax in divs if pair == "lr"]
         apn = [ax[0] > 0 for _, pair, ax in divs if pair == "ap"]
@@ -117,8 +118,6 @@ def main(argv=None):
         by_cell = defaultdict(list)
         for mother, _, ax in train:
             by_cell[mother].append(ax)
-        from neurosym.tissue.axes import Division
-
         axes = fit_division_axes([Division(m, "", "", p, ax) for m, p, ax in train], KIND_NAMES)
         founder_mean = {k: np.asarray(axes.mean[i]) for i, k in enumerate(KIND_NAMES)}
         err = {"same cell": [], "founder": [], "random": []}
