@@ -24,6 +24,13 @@
       default): fit contact energies, volume stiffness and division axes; predict the named
       contacts of later time points from an observed one. (`neurosym.tissue.report`)
 
+  neurosym label --images DIR --segmentation DIR --labels FILE [--out DIR] [--factor F] [--steps N]
+                 [--seed N] [--quiet]
+      Name every segmented cell of an image series by its founder lineage (AB, MS, E, C, D, P)
+      from the founders of a few cells (a CSV time,label,founder): a classifier on each cell's
+      image and shape, with anonymous tracking, the expected founder composition and spatial
+      rules. Writes predictions.csv, founders.png and summary.json. (`neurosym.founders.label`)
+
   neurosym demo [--out DIR] [--quick] [--seed N]
       A tour of the engine: Life, Brian's Brain, Lenia's orbium and a growing neural CA trained
       to grow a drawn embryo. Writes pictures and `summary.json` to DIR
@@ -54,7 +61,8 @@ FLAGS = {
     "strict": "--strict", "out": "--out", "num_steps": "--steps", "num_starts": "--starts", "seed": "--seed",
     "from_fit": "--from-fit", "calibrate_minutes": "--calibrate-minutes", "minutes": "--minutes", "cv": "--cv", "size": "--size", "capacity": "--capacity",
     "segmentation": "--segmentation", "until": "--until", "time": "--time", "fit": "--fit", "source": "--from",
-    "factor": "--factor", "strategy": "--strategy", "mcs_per_time": "--mcs-per-time",
+    "factor": "--factor", "strategy": "--strategy", "mcs_per_time": "--mcs-per-time", "images": "--images",
+    "labels": "--labels",
 }
 _PHRASES = (  # API phrases with no argument of the same name
     (r"table\.select\(embryo=\.\.\.\)", "--embryo"),
@@ -190,6 +198,33 @@ def _tissue_parser(sub) -> None:
     t.set_defaults(run=_tissue)
 
 
+def _label(args) -> None:
+    from neurosym.founders.label import label_cells
+
+    label_cells(args.images, args.segmentation, args.labels, out=args.out, factor=args.factor, num_steps=args.steps,
+                seed=args.seed, progress=not args.quiet)
+
+
+def _label_parser(sub) -> None:
+    g = sub.add_parser("label", help="name every segmented cell by founder lineage from a few known cells",
+                       description="Name every segmented cell of an image series by its founder lineage (AB, MS, E, "
+                       "C, D, P) from the founders of a few cells: a classifier on each cell's image and shape, with "
+                       "anonymous tracking (mask overlap), the expected founder composition (the division-timing "
+                       "model fitted on the embedded embryos) and spatial rules from the literature. Label numbers "
+                       "are identifiers only; no name file is read. Writes predictions.csv "
+                       "(time,label,founder,p_AB,...,p_P), founders.png and summary.json to DIR.")
+    g.add_argument("--images", required=True, help="folder of image volumes, one per time point (memb_T###.npz, ...)")
+    g.add_argument("--segmentation", required=True, help="folder of label volumes (seg_T###.npz, ...)")
+    g.add_argument("--labels", required=True, help="CSV time,label,founder of the cells whose founder is known")
+    g.add_argument("--out", default=str(DEFAULT_OUT / "label"), help="output folder (default: %(default)s)")
+    g.add_argument("--factor", type=_positive_int, default=4,
+                   help="voxels per working-grid site along each axis (default: %(default)s)")
+    g.add_argument("--steps", type=_positive_int, default=400, help="classifier training steps (default: %(default)s)")
+    g.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    g.add_argument("--quiet", action="store_true", help="no progress lines")
+    g.set_defaults(run=_label)
+
+
 def _demo(args) -> None:
     demo(args.out, quick=args.quick, seed=args.seed)
 
@@ -237,6 +272,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="command")
     _fit_parser(sub)
     _tissue_parser(sub)
+    _label_parser(sub)
     s = sub.add_parser("simulate", help="run a C. elegans-like division model; write counts, a picture and the lineage")
     s.add_argument("--from-fit", default=None, help="simulate the whole model fitted in this fit.json")
     s.add_argument("--minutes", type=_positive_int, default=120, help="minutes to simulate (default: %(default)s)")

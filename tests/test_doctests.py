@@ -14,7 +14,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGES = ("automata", "rules", "neurosym")
 # Modules whose examples take more than a few seconds (they train or fit something).
-SLOW = {"automata.potts", "automata.potts_energy", "automata.potts_sharding", "neurosym.encoder", "neurosym.fit", "neurosym.growing", "neurosym.lineage_fit", "neurosym.perception", "neurosym.pretrain", "neurosym.tissue.fit", "neurosym.tissue.report", "rules.division.meanfield"}
+SLOW = {"automata.potts", "automata.potts_energy", "automata.potts_sharding", "neurosym.encoder", "neurosym.fit", "neurosym.founders.composition", "neurosym.growing", "neurosym.lineage_fit", "neurosym.perception", "neurosym.pretrain", "neurosym.tissue.fit", "neurosym.tissue.report", "rules.division.meanfield"}
 FLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
 
 
