@@ -9,7 +9,7 @@ embryo in `exclude`.
 
 Reporter intensities are not comparable between embryos (strains, microscopes and background
 corrections differ by orders of magnitude), so each embryo's cell means are turned into levels:
-their quantile among that embryo's cells (`reporter_levels`, in (0, 1)). A reporter's founder
+the normal scores of their ranks among that embryo's cells (`reporter_levels`). A reporter's founder
 pattern also changes with stage (pha-4 is off everywhere before gastrulation and on in the gut
 and pharynx later), so the prior can be fitted per stage bin of the number of cells: each bin is
 its own column ("gene") of the prior, and `stage_expression` puts a cell's level in its bin's
@@ -26,7 +26,7 @@ Example:
   ...          "e2": {"ABa": 10.0, "ABp": 11.0, "MSa": 12.0, "Ea": 900.0, "Ca": 10.5, "D": 13.0,
   ...                 "P4": 11.5}}
   >>> prior = reporter_prior(table, {"e1": "end-1", "e2": "end-1"}, "end-1", exclude=("e2",))
-  >>> prior.kinds[int(prior.assign(np.array([0.95])))]
+  >>> prior.kinds[int(prior.assign(np.array([1.5])))]
   'E'
 """
 
@@ -35,6 +35,8 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 import numpy as np
+
+from jax.scipy.special import ndtri
 
 from automata._checks import check_number, fail
 from neurosym.founders.classes import FOUNDERS, founder_of
@@ -46,11 +48,12 @@ NUCLEI_FEATURES = ("axis1", "axis2", "axis3", "radius", "size", "log2_cells")
 
 
 def reporter_levels(values) -> np.ndarray:
-    """Reporter intensities of one embryo's cells as levels: each value's quantile among them.
+    """Reporter intensities of one embryo's cells as levels: normal scores of their ranks.
 
-    The level of a value is `(rank + 0.5) / n` over the `n` measured values (ties share their
-    mean rank), so levels lie in (0, 1) whatever the embryo's intensity scale. NaN (not measured)
-    stays NaN.
+    The level of a value is `Phi^-1((rank + 0.5) / n)` over the `n` measured values (ties share
+    their mean rank; `Phi` the standard normal distribution function), so levels are spread as a
+    standard normal whatever the embryo's intensity scale, and a Gaussian per founder fits them
+    better than it fits raw quantiles. NaN (not measured) stays NaN.
 
     Args:
       values: `(n,)` intensities, e.g. the mean reporter of each cell over its lifetime.
@@ -59,8 +62,8 @@ def reporter_levels(values) -> np.ndarray:
       `(n,)` float64 levels.
 
     Example:
-      >>> reporter_levels([10.0, -3.0, np.nan, 500.0]).tolist()
-      [0.5, 0.16666666666666666, nan, 0.8333333333333334]
+      >>> np.round(reporter_levels([10.0, -3.0, np.nan, 500.0]), 3).tolist()
+      [0.0, -0.967, nan, 0.967]
     """
     v = np.asarray(values, dtype=np.float64)
     if v.ndim != 1:
@@ -75,7 +78,7 @@ def _levels(v: np.ndarray) -> np.ndarray:
         return out
     s = np.sort(v[ok])
     rank = (np.searchsorted(s, v[ok], "left") + np.searchsorted(s, v[ok], "right") - 1) / 2.0
-    out[ok] = (rank + 0.5) / ok.sum()
+    out[ok] = np.asarray(ndtri(np.asarray((rank + 0.5) / ok.sum(), np.float32)), np.float64)
     return out
 
 
@@ -95,7 +98,7 @@ def _check_edges(stage_edges, owner: str) -> tuple[float, ...]:
 
 def reporter_prior(epic_table: Mapping[str, Mapping[str, float]], embryos: Mapping[str, str], reporter: str, *,
                    exclude: Sequence[str] = (), stages: Mapping[str, float] | None = None,
-                   stage_edges: Sequence[float] = (), min_std: float = 0.05) -> GeneExpressionPrior:
+                   stage_edges: Sequence[float] = (), min_std: float = 0.1) -> GeneExpressionPrior:
     """`p(reporter level | founder)` over `FOUNDERS`, from the embryos that carry one reporter.
 
     Every embryo of `embryos` whose reporter is `reporter`, and not in `exclude`, gives one row
@@ -204,8 +207,8 @@ def stage_expression(levels, num_cells, stage_edges: Sequence[float] = ()) -> np
       `prior.log_prob` or `prior_loss`.
 
     Example:
-      >>> stage_expression([0.2, 0.9], [30, 120], (50,)).tolist()
-      [[0.2, nan], [nan, 0.9]]
+      >>> stage_expression([-0.2, 1.3], [30, 120], (50,)).tolist()
+      [[-0.2, nan], [nan, 1.3]]
     """
     owner = "stage_expression"
     lv = np.asarray(levels, dtype=np.float64)
