@@ -9,6 +9,8 @@ Modules:
   `tracks`       `track_posterior` (exact inference on the tracking forest) and `track_features`;
   `composition`  expected founder shares by number of cells, from the division-timing model
                  fitted on other embryos, and `composition_loss`;
+  `expression`   `reporter_prior`: p(reporter | founder) from EPIC embryos other than the one
+                 labelled, and nuclei features in a body frame;
   `spatial`      spatial rules from the literature over the contact graph;
   `terms`        the switchable terms `Tracking`, `Composition`, `SpatialRules`;
   `fit`          `fit_founders`, the classifier trained on labels plus terms;
@@ -29,6 +31,7 @@ from neurosym.founders.composition import (
     embedded_composition,
 )
 from neurosym.founders.encoder import encoder_features
+from neurosym.founders.expression import NUCLEI_FEATURES, nuclei_features, reporter_levels, reporter_prior, stage_expression
 from neurosym.founders.fit import FounderFit, FounderNet, cell_features, fit_founders
 from neurosym.founders.spatial import LITERATURE_RULES, Inside, Touches, rule_loss
 from neurosym.founders.terms import Composition, SpatialRules, Tracking
@@ -39,5 +42,5 @@ __all__ = [
     "FounderComposition", "FounderFit", "FounderNet", "Inside", "SpatialRules", "Touches", "Tracking", "cell_features",
     "cell_series", "composition_from_fit", "composition_from_tables", "composition_loss", "embedded_composition",
     "encoder_features", "fit_founders", "founder_of", "founder_transitions", "rule_loss", "track_features",
-    "track_posterior",
+    "track_posterior", "NUCLEI_FEATURES", "nuclei_features", "reporter_levels", "reporter_prior", "stage_expression",
 ]
