@@ -5,7 +5,9 @@ Each odd time point's label volume is downsampled by 4 per axis with
 `neurosym.symbolise.potts_state(fill_gap=True)`: the one-voxel membrane between cells is first
 given to the cells on either side, then each 4x4x4 block takes its majority label, and no cell
 vanishes. The labels keep their numbers, so `label_names.json` (cut to the labels present)
-names them as in the source.
+names them as in the source. Each odd time point's raw membrane volume is resampled onto the
+same grid (`neurosym.founders.resample_image`, by the ratio of the two volumes' shapes) and
+stored as uint8 `memb_T###.npz` (key `membrane`).
 
 Usage:
   python benchmarks/embed_3dmms.py [--source ../shared/data/celegans_3dmms_named]
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neurosym.founders.cells import resample_image
 from neurosym.symbolise import potts_state
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,6 +47,10 @@ def main(argv=None) -> None:
         seg = ids[sites].astype(np.uint16)
         present |= set(np.unique(seg).tolist()) - {0}
         np.savez_compressed(OUT / f"seg_T{t:03d}.npz", seg=seg)
+        membrane = np.load(src / f"memb_T{t:03d}.npz")["membrane"]
+        image = resample_image(membrane, labels.shape, FACTOR)
+        assert image.shape == seg.shape, (image.shape, seg.shape)
+        np.savez_compressed(OUT / f"memb_T{t:03d}.npz", membrane=np.clip(np.round(image), 0, 255).astype(np.uint8))
         print(f"T{t:03d}: {seg.shape}, {len(ids) - 1} cells")
     kept = {str(k): names[k] for k in sorted(present)}
     (OUT / "label_names.json").write_text(json.dumps(kept, indent=0) + "\n")

@@ -36,7 +36,7 @@ from automata._checks import check_int, check_number, fail
 from neurosym.progress import Progress
 from neurosym.symbolise import potts_state
 
-__all__ = ["CellSeries", "GEOMETRY_FEATURES", "IMAGE_FEATURES", "cell_series"]
+__all__ = ["CellSeries", "GEOMETRY_FEATURES", "IMAGE_FEATURES", "cell_series", "resample_image"]
 
 GEOMETRY_FEATURES = (
     "axis1", "axis2", "axis3", "radius", "log_size", "surface_share", "outside_share", "num_neighbours",
@@ -124,9 +124,17 @@ class CellSeries:
         return int(hit[0]) if hit.size else -1
 
 
-def _resample(image: np.ndarray, shape: tuple[int, ...], factor: int) -> np.ndarray:
-    """The image at the centres of the working grid's sites: site j of an axis covers label
-    voxels [j*f, (j+1)*f) and its centre, in the image's own voxels, is (j*f + f/2) * n_img/n_lab."""
+def resample_image(image, shape, factor: int = 1) -> np.ndarray:
+    """An image volume on the working grid of a label volume of `shape` downsampled by `factor`:
+    linear interpolation at the centres of the grid's sites. The image covers the same field of
+    view as the labels, in any number of voxels per axis: site j of an axis covers label voxels
+    [j*f, (j+1)*f), whose centre is at (j*f + f/2) * n_image / n_labels in the image's voxels.
+
+    Example:
+      >>> resample_image(np.arange(4.0).reshape(4, 1, 1), (8, 1, 1), 2)[:, 0, 0].tolist()
+      [0.0, 1.0, 2.0, 3.0]
+    """
+    image = np.asarray(image)
     out = image.astype(np.float32)
     for axis, (n_img, n_lab) in enumerate(zip(image.shape, shape)):
         n_sites = -(-n_lab // factor)
@@ -199,6 +207,27 @@ def _time_point(sites: np.ndarray, image: np.ndarray, n: int):
     return size, centroid, faces, outside, sorted(pairs), stats
 
 
+def _link(share: np.ndarray, min_overlap: float) -> np.ndarray:
+    """Each cell's parent column from `share[cell, previous cell]` (the share of the cell's
+    voxels inside each previous cell), -1 for none: the previous cell holding most of it, then
+    repaired so that no previous cell is left without a child while another has two or more
+    (in an embryo cells go on; a daughter that moved is given back to the cell it left): such a
+    cell takes, of the children of cells with several, the one it shares most with."""
+    best = np.where(share.max(1, initial=0) >= max(min_overlap, 1e-12), share.argmax(1) if share.size else 0, -1)
+    for _ in range(share.shape[1] if share.size else 0):
+        counts = np.bincount(best[best >= 0], minlength=share.shape[1])
+        orphans = np.flatnonzero(counts == 0)
+        movable = (best >= 0) & (counts[np.maximum(best, 0)] >= 2)
+        if not orphans.size or not movable.any():
+            break
+        gain = np.where(movable[:, None], share[:, orphans], 0.0)
+        cell, k = np.unravel_index(np.argmax(gain), gain.shape)
+        if gain[cell, k] < max(min_overlap, 1e-12) / 2:
+            break
+        best[cell] = orphans[k]
+    return best
+
+
 def _check_volumes(images: Mapping, segmentations: Mapping, owner: str) -> list:
     for what, m in (("images", images), ("segmentations", segmentations)):
         if not isinstance(m, Mapping) or not m:
@@ -262,7 +291,7 @@ def cell_series(images: Mapping, segmentations: Mapping, *, factor: int = 4, min
                 f"all segmentations of a series must share one grid."
             ))
         n = ids.size - 1
-        image = _resample(img, lab.shape, factor)
+        image = resample_image(img, lab.shape, factor)
         inside = sites > 0
         mu, sd = (image[inside].mean(), image[inside].std()) if inside.any() else (0.0, 1.0)
         image = ((image - mu) / (sd + 1e-6)).astype(np.float32)
@@ -273,11 +302,10 @@ def cell_series(images: Mapping, segmentations: Mapping, *, factor: int = 4, min
             both = (sites > 0) & (prev_sites > 0)
             joint = np.zeros((n + 1, prev_sites.max() + 1))
             np.add.at(joint, (sites[both], prev_sites[both]), 1)
-            best = joint[1:].argmax(1)
-            share = joint[1:].max(1) / np.maximum(size, 1)
-            has = (share > 0) & (share >= min_overlap)
-            parent[has] = prev_first + best[has] - 1
-            overlap[has] = share[has]
+            best = _link(joint[1:, 1:] / np.maximum(size, 1)[:, None], min_overlap)
+            has = best >= 0
+            parent[has] = prev_first + best[has]
+            overlap[has] = joint[1:, 1:][has, best[has]] / np.maximum(size[has], 1)
         neighbours = [[] for _ in range(n)]
         for a, b in pairs:
             neighbours[a - 1].append(offset + b - 1)

@@ -54,20 +54,25 @@ class Tracking:
     Attributes:
       error: probability that a tracking link is wrong.
       temperature: exponent on the classifier's evidence (below 1: a cell seen at many time
-        points is not independent evidence each time).
+        points is not independent evidence each time; 0 ignores it).
+      order: how surely, in a division of the germ line, the daughter whose clone ends larger
+        is the faster founder (0.5: clone sizes are ignored).
     """
 
-    error: float = 0.01
-    temperature: float = 0.3
+    error: float = 0.05
+    temperature: float = 0.0
+    order: float = 0.8
     name: str = "tracking"
 
     def __post_init__(self):
         check_number(self.error, "error", minimum=0.0, maximum=1.0, owner="Tracking")
         check_number(self.temperature, "temperature", minimum=0.0, owner="Tracking")
+        check_number(self.order, "order", minimum=0.0, maximum=1.0, owner="Tracking")
 
     def posterior(self, cells, probs, labels) -> np.ndarray:
         """(N, 6) founder posteriors from the classifier's `probs` and the `labels` (-1: none)."""
-        return track_posterior(cells.parent, probs, labels, error=self.error, temperature=self.temperature)
+        return track_posterior(cells.parent, probs, labels, error=self.error, temperature=self.temperature,
+                               order=self.order)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ Modules:
   `formats`    `FORMATS`; `sniff`: `sniff_format` and `read`, which reads any of them;
   `datasets`   the embedded C. elegans embryos (`load_celegans`, `list_celegans`);
   `celegans_segmentation`  the embedded named 3D segmentation series
-               (`load_celegans_segmentation`, `celegans_segmentation_folder`).
+               (`load_celegans_segmentation`, `celegans_segmentation_folder`) and its
+               membrane images (`load_celegans_membrane`).
 
 Example:
   >>> from neurosym.io import cycle_lengths, lineage, load_celegans
@@ -28,7 +29,7 @@ Example:
 from neurosym.io.acetree import read_acetree
 from neurosym.io.cd import read_cd
 from neurosym.io.celegans_segmentation import (
-    CELEGANS_SEGMENTATION, celegans_segmentation_folder, load_celegans_segmentation,
+    CELEGANS_SEGMENTATION, celegans_segmentation_folder, load_celegans_membrane, load_celegans_segmentation,
 )
 from neurosym.io.contacts import Contacts, contact_areas
 from neurosym.io.ctc import CTCData, CTCTracks, read_ctc, read_ctc_tracks
@@ -52,7 +53,7 @@ __all__ = [
     "CELEGANS_SEGMENTATION", "DEFAULT_CELEGANS", "FORMATS", "CTCData", "CTCTracks", "CellGeometry", "CellTable", "Contacts",
     "LineageProblem", "LineageReport", "LineageWarning", "SegmentationSeries", "cell_geometry",
     "celegans_segmentation_folder", "check_fittable", "contact_areas", "cycle_length_samples", "cycle_lengths", "describe_celegans",
-    "embryo_files", "lineage", "list_celegans", "load_celegans", "load_celegans_segmentation", "read", "read_acetree", "read_cd",
+    "embryo_files", "lineage", "list_celegans", "load_celegans", "load_celegans_membrane", "load_celegans_segmentation", "read", "read_acetree", "read_cd",
     "read_ctc", "read_ctc_tracks", "read_geff", "read_label_names", "read_labels", "read_segmentation",
     "read_time_file", "read_tracks", "relabel_random", "sniff_format", "table_from_labels",
     "table_from_track_graph",
