@@ -9,7 +9,7 @@ by 4 (`neurosym.founders.cell_series`).
 Task: each cell's founder (AB, MS, E, C, D or the germ line P; EMS cells are left out of
 labels and scores). Split by time: 5% of the cells of time points <= 45 are labelled (at
 random, per seed), every cell of time points 47-65 is a test cell. Settings (the tracking
-temperature, the composition and rule weights) are chosen on a validation split inside the
+temperature, error rate and clone-size order, the composition and rule weights) are chosen on a validation split inside the
 training time range (labels from time points <= 35, validation on 37-45), never on the test
 time points. One embryo: the time split tests later stages, not new embryos.
 
@@ -95,7 +95,7 @@ def run_arm(arm, cells, truth, labels, seed, feats, settings):
         return nearest_centroid(cells.geometry[:, :5], labels)
     terms = []
     if arm in ("tracking", "all", "all_pretrained"):
-        terms.append(Tracking(temperature=settings["temperature"]))
+        terms.append(Tracking(temperature=settings["temperature"], error=settings["error"], order=settings["order"]))
     if arm in ("composition", "all", "all_pretrained"):
         terms.append(Composition(weight=settings["composition"]))
     if arm in ("rules", "all", "all_pretrained"):
@@ -143,11 +143,15 @@ def main(argv=None) -> None:
     feats = {"plain": plain, "tracks": tracks, "pretrained": np.hstack([plain, pretrained]),
              "scratch": np.hstack([plain, scratch]), "pretrained_tracks": np.hstack([tracks, pretrained])}
 
-    settings = {"temperature": 0.3, "composition": 1.0, "rules": 1.0}
+    settings = {"temperature": 0.0, "error": 0.05, "order": 0.8, "composition": 1.0, "rules": 1.0}
     val_seeds = range(3)
     validation = {}
     settings["temperature"], validation["tracking temperature"] = choose(
-        cells, truth, feats, times, val_seeds, "tracking", "temperature", (0.0, 0.1, 0.3), settings)
+        cells, truth, feats, times, val_seeds, "tracking", "temperature", (0.0, 0.1, 0.3, 1.0), settings)
+    settings["error"], validation["tracking error"] = choose(
+        cells, truth, feats, times, val_seeds, "tracking", "error", (0.01, 0.05, 0.2), settings)
+    settings["order"], validation["tracking order"] = choose(
+        cells, truth, feats, times, val_seeds, "tracking", "order", (0.5, 0.8, 0.95), settings)
     settings["composition"], validation["composition weight"] = choose(
         cells, truth, feats, times, val_seeds, "composition", "composition", (0.3, 1.0, 3.0), settings)
     settings["rules"], validation["rules weight"] = choose(
