@@ -51,6 +51,8 @@ class Tracking:
     over its tracking tree, given the classifier's evidence for each cell and the known
     founders of labelled cells.
 
+    The defaults are those chosen on the validation split of `benchmarks/founders.py`.
+
     Attributes:
       error: probability that a tracking link is wrong.
       temperature: exponent on the classifier's evidence (below 1: a cell seen at many time
@@ -59,9 +61,9 @@ class Tracking:
         is the faster founder (0.5: clone sizes are ignored).
     """
 
-    error: float = 0.05
+    error: float = 0.2
     temperature: float = 0.0
-    order: float = 0.8
+    order: float = 0.5
     name: str = "tracking"
 
     def __post_init__(self):
