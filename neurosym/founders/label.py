@@ -1,7 +1,8 @@
 """The labelling job: name every segmented cell of an image series by founder from a few known.
 
 `label_cells(images, segmentation, labels, out=...)` reads a folder of image volumes (one file
-per time point, `*T###.npz|npy|tif|tiff`, e.g. `memb_T001.npz`) and a folder of label volumes
+per time point, `*T###.npz|npy|tif|tiff`, e.g. `memb_T001.npz`; files named `seg_*` are not
+images, so both may share one folder) and a folder of label volumes
 (`seg_T###.npz`, ...), and a CSV `time,label,founder` of the cells whose founder is known
 (founders as in `FOUNDERS`). Label numbers are identifiers only: no name file is read and no
 label number is a feature. Every cell is then named by the classifier of `fit_founders` with the
@@ -62,7 +63,7 @@ def _image_files(folder: pathlib.Path) -> dict[int, pathlib.Path]:
     files: dict[int, pathlib.Path] = {}
     for q in sorted(folder.iterdir()):
         m = _IMAGE.search(q.name)
-        if m is None or not q.is_file():
+        if m is None or not q.is_file() or q.name.lower().startswith("seg_"):
             continue
         t = int(m.group(1))
         if t in files:
