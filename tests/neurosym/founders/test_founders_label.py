@@ -220,3 +220,13 @@ def test_embedded_real_embryo_is_tracked_and_named_from_two_labels():
     ab = np.array([founder_of(n) == "AB" for n in named])
     assert known.max() == 0 and (post.argmax(1)[ab] == 0).mean() > 0.95
     assert (post.argmax(1)[~ab] == 0).mean() < 0.1
+
+
+def test_label_command_reads_images_and_segmentation_from_one_folder(tmp_path):
+    img, seg, known = _folders(tmp_path, ["1,10,AB", "2,21,C", "2,22,P"])
+    for f in seg.iterdir():
+        f.rename(img / f.name)
+    out = tmp_path / "out"
+    assert main(["label", "--images", str(img), "--segmentation", str(img), "--labels", str(known), "--out", str(out),
+                 "--factor", "1", "--steps", "5", "--quiet"]) == 0
+    assert len((out / "predictions.csv").read_text().splitlines()) == 11
