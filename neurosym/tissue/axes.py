@@ -24,7 +24,7 @@ from typing import Mapping
 import jax.numpy as jnp
 import numpy as np
 
-from automata._checks import fail
+from automata._checks import check_number, fail
 from rules.celegans import FOUNDER_RULES, sulston_parent
 from rules.tissue import DivisionAxes
 from neurosym.tissue.kinds import KIND_NAMES, founder_kind
@@ -160,8 +160,13 @@ def body_frame(divisions) -> dict[str, np.ndarray]:
     return out
 
 
-def _vmf(vs, d: int, max_concentration: float):
-    m = np.mean(vs, axis=0)
+def _vmf(vs, d: int, max_concentration: float, prior=None, prior_weight: float = 0.0):
+    """Mean direction and concentration (Banerjee et al. 2005's approximation) of unit vectors,
+    with `prior_weight` pseudo-observations of the resultant vector `prior` added to their sum."""
+    total = np.sum(vs, axis=0)
+    if prior is not None and prior_weight > 0:
+        total = total + prior_weight * np.asarray(prior, float)
+    m = total / (len(vs) + (prior_weight if prior is not None else 0.0))
     r = float(np.linalg.norm(m))
     if r <= 1e-9:
         out = np.zeros(d)
@@ -172,15 +177,19 @@ def _vmf(vs, d: int, max_concentration: float):
 
 
 def fit_division_axes(divisions, kind_names=KIND_NAMES, *, max_concentration: float = 100.0,
-                      fallback: str = "pooled") -> DivisionAxes:
+                      fallback: str = "pooled", prior_weight: float = 2.0) -> DivisionAxes:
     """A von Mises-Fisher distribution of division axes per kind (the mother's founder kind).
 
     Args:
       divisions: observed `Division`s (all of one dimension D).
       kind_names: the kinds, as `neurosym.tissue.KIND_NAMES`; row k of the result is kind k.
-      max_concentration: a cap on kappa (a kind with one division would otherwise get infinity).
+      max_concentration: a cap on kappa.
       fallback: for a kind with no division, "pooled" (the distribution of all divisions) or
-        "uniform".
+        "uniform"; also what a kind's few divisions are shrunk toward.
+      prior_weight: each kind's divisions are joined by this many pseudo-divisions of the
+        fallback (the pooled mean resultant vector, or none for "uniform"): a kind seen dividing
+        once is then not taken to divide always along that axis (its concentration would
+        otherwise be the cap), while a kind seen dividing many times keeps its own estimate.
 
     Returns:
       `rules.tissue.DivisionAxes` with `(K, D)` means and `(K,)` concentrations.
@@ -191,6 +200,9 @@ def fit_division_axes(divisions, kind_names=KIND_NAMES, *, max_concentration: fl
       >>> axes = fit_division_axes(ds, fallback="uniform")
       >>> [round(float(v), 3) for v in axes.mean[1]], float(axes.concentration[2])  # AB; MS: none seen
       ([0.316, 0.949], 0.0)
+      >>> one = fit_division_axes(ds[:1], fallback="uniform")     # one AB division, shrunk toward none
+      >>> round(float(one.concentration[1]), 3), float(fit_division_axes(ds[:1], prior_weight=0).concentration[1])
+      (0.708, 100.0)
     """
     divisions = list(divisions)
     if not divisions:
@@ -199,14 +211,17 @@ def fit_division_axes(divisions, kind_names=KIND_NAMES, *, max_concentration: fl
         raise fail("fit_division_axes", f"fallback must be 'pooled' or 'uniform', got {fallback!r}.")
     d = divisions[0].axis.shape[0]
     index = {k: i for i, k in enumerate(kind_names)}
+    prior_weight = check_number(prior_weight, "prior_weight", minimum=0.0, owner="fit_division_axes")
     if fallback == "pooled":
         pooled = _vmf([x.axis for x in divisions], d, max_concentration)
+        resultant = np.mean([x.axis for x in divisions], axis=0)
     else:
         pooled = (np.eye(d)[0], 0.0)
+        resultant = np.zeros(d)
     mean = np.tile(pooled[0], (len(kind_names), 1))
     kappa = np.full(len(kind_names), pooled[1])
     for k, name in enumerate(kind_names):
         vs = [x.axis for x in divisions if index.get(founder_kind(x.mother)) == k]
         if vs:
-            mean[k], kappa[k] = _vmf(vs, d, max_concentration)
+            mean[k], kappa[k] = _vmf(vs, d, max_concentration, resultant, prior_weight)
     return DivisionAxes(mean=jnp.asarray(mean, jnp.float32), concentration=jnp.asarray(kappa, jnp.float32))

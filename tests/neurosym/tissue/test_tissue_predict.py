@@ -193,10 +193,14 @@ def test_observed_axes_frame_and_names_round_trip():
     np.testing.assert_allclose(frame["left"], [0.0, 0.0, 1.0])
     for d in divs:  # each observed axis gives back the observed names
         assert daughter_names(d.mother, d.axis, frame) == (d.first, d.second)
-    axes = fit_division_axes(divs)
+    axes = fit_division_axes(divs, prior_weight=0)
     ab = KIND_NAMES.index("AB")
     np.testing.assert_allclose(np.asarray(axes.mean[ab]), [np.sqrt(0.5), 0.0, np.sqrt(0.5)], atol=1e-6)
-    assert float(axes.concentration[KIND_NAMES.index("EMS")]) == 100.0  # one division: the cap
+    assert float(axes.concentration[KIND_NAMES.index("EMS")]) == 100.0  # one division, unshrunk: the cap
+    shrunk = fit_division_axes(divs)                                   # two pseudo-divisions of the pool
+    assert float(shrunk.concentration[KIND_NAMES.index("EMS")]) < 10.0
+    many = [Division("EMS", "MS", "E", "ap", np.array([1.0, 0.0, 0.0]))] * 200
+    assert float(fit_division_axes(many + divs).concentration[KIND_NAMES.index("EMS")]) > 50.0
     assert float(fit_division_axes(divs, fallback="uniform").concentration[KIND_NAMES.index("C")]) == 0.0
     np.testing.assert_allclose(np.asarray(axes.mean[KIND_NAMES.index("C")]), np.asarray(axes.mean[KIND_NAMES.index("P")]))
     with pytest.raises(ValueError, match="body_frame: divisions must hold at least one"):
