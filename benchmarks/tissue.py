@@ -24,7 +24,11 @@ What is measured:
    `score_contacts`: F1 of named contact pairs and area-weighted overlap. Arms:
    fitted (the Adam fit and fitted axes), fitted, long (the same with `--long-mcs-per-time`),
    uniform adhesion, random axes (the fitted CPM),
-   divide only (fitted axes, no CPM steps), persistence (each daughter inherits its mother's
+   divide only (fitted axes, no CPM steps), fitted, timed (as fitted, but which cells divide
+   comes from the timing of other embryos: `neurosym.tissue.timing`, each cell's mean cycle in
+   the embedded tracked wild types, converted to time points by the series' own pace
+   calibrated on t <= `--train-until`; every other arm reads it from the names at t + k, an
+   oracle), persistence (each daughter inherits its mother's
    full-resolution contacts at t, sisters touch), and coarse observed (the observed coarse
    lattice at t + k: what the lattice resolution alone loses; not a prediction). Stochastic
    arms run `--seeds` seeds (mean and sd over all test pairs and seeds); `naming` is the
@@ -145,6 +149,8 @@ def main(argv=None) -> None:
     from neurosym.tissue import (
         KIND_NAMES, EvolutionStrategy, body_frame, cell_centroids, fit_division_axes, fit_loss, fit_potts,
         kinds_of, observed_divisions, persistence_contacts, predict_contacts, score_contacts, uniform_adhesion)
+    from neurosym.tissue.predict import division_schedule
+    from neurosym.tissue.timing import calibrate_minutes, cycle_times, timed_names
 
     t_start = time.perf_counter()
     meta = run_meta(argv)
@@ -208,6 +214,17 @@ def main(argv=None) -> None:
                  "concentration": dict(zip(KIND_NAMES, np.round(np.asarray(axes.concentration), 3).tolist()))}
     print(f"axes from {len(divisions)} divisions; frame {axes_json['frame']}")
 
+    # ------------------------------------------------------------------ timing
+    cycles = cycle_times([nio.load_celegans(n) for n in nio.list_celegans("wild-type")])
+    first_seen: dict[str, int] = {}
+    for t in series.times:
+        for n in series.geometry(t).names:
+            first_seen.setdefault(str(n), t)
+    seen_until = {n: t for n, t in first_seen.items() if t <= args.train_until}
+    minutes_per_time = calibrate_minutes(seen_until, cycles, until=args.train_until)
+    print(f"timing: {len(cycles.minutes)} cycles from the embedded wild types; {minutes_per_time:.3f} minutes per "
+          f"time point, calibrated on t <= {args.train_until}")
+
     # ------------------------------------------------------------------ prediction
     arms = {
         "fitted": dict(params=adam.params, axes=axes),
@@ -215,7 +232,9 @@ def main(argv=None) -> None:
         "uniform adhesion": dict(params=uniform, axes=axes),
         "random axes": dict(params=adam.params, axes=None),
         "divide only": dict(params=None, axes=axes),
+        "fitted, timed": dict(params=adam.params, axes=axes, timed=True),
     }
+    schedule_rows = []
     rows = []
     for t in test_times:
         for k in ks:
@@ -233,9 +252,14 @@ def main(argv=None) -> None:
             s = score_contacts(coarse_graph, observed)
             rows.append({**base, "arm": "coarse observed", "seed": 0, "f1": s.f1, "overlap": s.overlap,
                          "precision": s.precision, "recall": s.recall})
+            timed = timed_names(names, seen_until, t, t + k, cycles, minutes_per_time)
+            true_div, timed_div = set(division_schedule(names, later_names)), set(division_schedule(names, timed))
+            schedule_rows.append({"t": t, "k": k, "dividing": len(true_div), "predicted": len(timed_div),
+                                  "both": len(true_div & timed_div)})
             for arm, cfg in arms.items():
                 for seed in range(args.seeds):
-                    p = predict_contacts(sites, names, later_names, cfg["params"], axes=cfg["axes"], frame=frame,
+                    p = predict_contacts(sites, names, timed if cfg.get("timed") else later_names, cfg["params"],
+                                         axes=cfg["axes"], frame=frame,
                                          key=jax.random.key(1000 * seed + 7),
                                          mcs_per_time=cfg.get("mcs", args.mcs_per_time),
                                          num_times=k, neighbourhood=args.neighbourhood)
@@ -252,7 +276,8 @@ def main(argv=None) -> None:
 
     # ------------------------------------------------------------------ table
     table = []
-    order = ["fitted", "fitted, long", "uniform adhesion", "random axes", "divide only", "persistence", "coarse observed"]
+    order = ["fitted", "fitted, timed", "fitted, long", "uniform adhesion", "random axes", "divide only", "persistence",
+             "coarse observed"]
     print("\n| arm | k | F1 named contacts | area-weighted overlap | precision | recall | daughter names right |")
     print("|---|---|---|---|---|---|---|")
     for k in ks:
@@ -272,12 +297,22 @@ def main(argv=None) -> None:
                   f"{entry['overlap']['mean']:.3f} ± {entry['overlap']['sd']:.3f} | {entry['precision']['mean']:.3f} | "
                   f"{entry['recall']['mean']:.3f} | {nm} |")
 
+    timing_json = {"minutes_per_time": minutes_per_time, "cycles_known": len(cycles.minutes), "per_pair": schedule_rows,
+                   "by_k": {}}
+    print("\ndivision schedule from the timing of other embryos (cells dividing by t + k):")
+    for k in ks:
+        sel = [r for r in schedule_rows if r["k"] == k]
+        both, true, pred = (sum(r[x] for r in sel) for x in ("both", "dividing", "predicted"))
+        timing_json["by_k"][str(k)] = {"dividing": true, "predicted": pred, "both": both,
+                                       "recall": both / true if true else None, "precision": both / pred if pred else None}
+        print(f"  k={k}: {true} dividing, {pred} predicted, {both} both")
+
     meta["load_average_at_end"] = list(os.getloadavg())
     meta["seconds"] = round(time.perf_counter() - t_start, 1)
     settings = {k: v for k, v in vars(args).items() if k not in ("out",)}
     out = pathlib.Path(args.out or ROOT / "benchmarks" / "results" / f"tissue-{meta['platform']}.json")
     write_json(out, {"meta": meta, "settings": settings, "fit": fit_json, "axes": axes_json, "table": table,
-                     "rows": rows}, default=float)
+                     "timing": timing_json, "rows": rows}, default=float)
     print(f"wrote {out} ({meta['seconds']} s)")
 
 

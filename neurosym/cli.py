@@ -19,7 +19,7 @@
   neurosym tissue fit [--segmentation DIR] [--until T] [--factor F] [--steps N] [--strategy adam|es]
                       [--out DIR] [--seed N] [--quiet]
   neurosym tissue predict --fit DIR [--from DIR] --time T --until T2 [--mcs-per-time N] [--out DIR]
-                          [--seed N] [--quiet]
+                          [--schedule observed|timed] [--seed N] [--quiet]
       The cellular Potts model on a named segmentation series (the embedded 3DMMS embryo by
       default): fit contact energies, volume stiffness and division axes; predict the named
       contacts of later time points from an observed one. (`neurosym.tissue.report`)
@@ -62,6 +62,7 @@ FLAGS = {
     "from_fit": "--from-fit", "calibrate_minutes": "--calibrate-minutes", "minutes": "--minutes", "cv": "--cv", "size": "--size", "capacity": "--capacity",
     "segmentation": "--segmentation", "until": "--until", "time": "--time", "fit": "--fit", "source": "--from",
     "factor": "--factor", "strategy": "--strategy", "mcs_per_time": "--mcs-per-time", "images": "--images",
+    "schedule": "--schedule",
     "labels": "--labels",
 }
 _PHRASES = (  # API phrases with no argument of the same name
@@ -156,7 +157,7 @@ def _tissue(args) -> None:
                    strategy=args.strategy, seed=args.seed, progress=not args.quiet)
     else:
         tissue_predict(args.fit, args.source, time=args.time, until=args.until, out=args.out,
-                       mcs_per_time=args.mcs_per_time, seed=args.seed, progress=not args.quiet)
+                       mcs_per_time=args.mcs_per_time, seed=args.seed, schedule=args.schedule, progress=not args.quiet)
 
 
 def _tissue_parser(sub) -> None:
@@ -192,6 +193,9 @@ def _tissue_parser(sub) -> None:
     p.add_argument("--until", type=int, required=True, help="the last time point predicted")
     p.add_argument("--mcs-per-time", type=_positive_int, default=10,
                    help="Monte Carlo steps per time point (default: %(default)s)")
+    p.add_argument("--schedule", choices=("observed", "timed"), default="observed",
+                   help="which cells divide: as the later names say (observed), or from the embedded embryos' "
+                   "cycle times at the series' pace calibrated up to --time (timed) (default: %(default)s)")
     p.add_argument("--out", default=str(DEFAULT_OUT / "tissue-predict"), help="output folder (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")

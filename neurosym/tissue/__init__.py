@@ -5,7 +5,8 @@ Modules: `kinds` (`KIND_NAMES`, `founder_kind`, `kinds_of`: founder lineages as 
 `axes` (`observed_divisions`, `body_frame`, `fit_division_axes`, `cell_centroids`, `Division`),
 `predict` (`predict_contacts`, `division_schedule`, `persistence_contacts`, `uniform_adhesion`,
 `Prediction`), `score` (`score_contacts`, `ContactScore`), `lattice` (`named_lattice`,
-`auto_factor`: a named time point as a lattice of ids in random order), `report` (`tissue_fit`,
+`auto_factor`: a named time point as a lattice of ids in random order), `timing` (`cycle_times`,
+`calibrate_minutes`, `timed_names`, `CycleTimes`: which cells divide, from other embryos), `report` (`tissue_fit`,
 `tissue_predict`: the `neurosym tissue` jobs, imported on use).
 """
 
@@ -21,6 +22,7 @@ from neurosym.tissue.predict import (
     uniform_adhesion,
 )
 from neurosym.tissue.score import ContactScore, score_contacts
+from neurosym.tissue.timing import CycleTimes, calibrate_minutes, cycle_times, timed_names
 
 __all__ = [
     "KIND_NAMES",
@@ -46,4 +48,8 @@ __all__ = [
     "score_contacts",
     "target_volumes",
     "uniform_adhesion",
+    "CycleTimes",
+    "calibrate_minutes",
+    "cycle_times",
+    "timed_names",
 ]

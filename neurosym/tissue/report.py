@@ -33,6 +33,7 @@ import numpy as np
 
 from neurosym.files import check_out_folder, staged_folder, write_json
 from neurosym.tissue.axes import body_frame, cell_centroids, fit_division_axes, observed_divisions
+from neurosym.tissue.timing import calibrate_minutes, cycle_times, timed_names
 from neurosym.tissue.fit import EvolutionStrategy, fit_potts, potts_params
 from neurosym.tissue.kinds import KIND_NAMES, kinds_of
 from neurosym.tissue.lattice import auto_factor, named_lattice
@@ -211,16 +212,42 @@ def read_tissue_fit(path) -> dict:
     return fit
 
 
+def _timing(series, time: int, say):
+    """Cycle times of the embedded tracked wild types, when each cell of `series` was first seen
+    up to `time`, and the series' minutes per time point calibrated on those."""
+    from neurosym.io import list_celegans, load_celegans
+
+    say.note("reading the embedded embryos' cycle times ...")
+    cycles = cycle_times([load_celegans(n) for n in list_celegans("wild-type")])
+    born: dict[str, int] = {}
+    for t in series.times:
+        if t > time:
+            break
+        for n in series.geometry(t).names:
+            born.setdefault(str(n), t)
+    try:
+        minutes = calibrate_minutes(born, cycles, until=time)
+    except ValueError:
+        raise ValueError(f"schedule='timed' needs a cell whose birth and division are both seen up to time={time}; "
+                         "give a later time= or schedule='observed'.") from None
+    say.note(f"{minutes:.2f} minutes per time point (calibrated on time points up to {time})")
+    return cycles, born, minutes
+
+
 def tissue_predict(fit, source=None, *, time, until, out, mcs_per_time: int = 10, seed: int = 0,
-                   progress: bool = True) -> list[dict]:
+                   schedule: str = "observed", progress: bool = True) -> list[dict]:
     """Predict the named contacts of `source`'s time points after `time`, up to `until`; write `out`.
 
     Args:
       fit: a `fit.json` of `tissue_fit` (or its folder).
       source: the observed series, a folder as `tissue_fit` reads; None: the embedded series.
       time: the observed time point to start from.
-      until: the last time point predicted; the series' names at each predicted time point say
-        which cells divide (not the daughters' names, which come from the axes).
+      until: the last time point predicted.
+      schedule: which cells divide before each predicted time point: "observed", as the
+        series' names there say (not the daughters' names, which come from the axes); or
+        "timed", from each cell's mean cycle in the embedded tracked embryos
+        (`neurosym.tissue.timing`), at the series' pace calibrated on its time points up to
+        `time`, so that nothing after `time` is read but to score.
       out: output folder (made only when complete).
       mcs_per_time: Monte Carlo steps per time point of the series.
       seed: random seed (division axes, Metropolis decisions, ids' order).
@@ -250,6 +277,8 @@ def tissue_predict(fit, source=None, *, time, until, out, mcs_per_time: int = 10
     if until is None or until <= time:
         raise ValueError(f"until={until!r} must be a later time point than time={time}.")
     later = _times(series, until, first=time + 1, what="until")
+    if schedule not in ("observed", "timed"):
+        raise ValueError(f"schedule={schedule!r} must be 'observed' or 'timed'.")
     factor = int(spec["factor"])
     key, view_key = jax.random.split(jax.random.key(seed))
     say = Progress(0, label="tissue predict", enabled=progress)
@@ -261,11 +290,18 @@ def tissue_predict(fit, source=None, *, time, until, out, mcs_per_time: int = 10
                         concentration=np.asarray(spec["axes_concentration"], np.float32))
     frame = {k: np.asarray(v, float) for k, v in spec["frame"].items()}
     observed_graph = contact_areas(labels, gap=series.gap).graph(series.names)
+    if schedule == "timed":
+        timing = _timing(series, time, say)
     rows, contact_rows = [], []
+    previous = time
     for t in later:
         labels = series.labels(t)
         names_t = [series.names[int(x)] for x in np.unique(labels) if x]
-        pred = predict_contacts(sites, names, names_t, params, key=jax.random.fold_in(key, t), axes=axes, frame=frame,
+        divide_by = names_t
+        if schedule == "timed":
+            cycles, born, minutes_per_time = timing
+            divide_by = timed_names(names, born, previous, t, cycles, minutes_per_time)
+        pred = predict_contacts(sites, names, divide_by, params, key=jax.random.fold_in(key, t), axes=axes, frame=frame,
                                 mcs_per_time=mcs_per_time, num_times=1)
         truth = contact_areas(labels, gap=series.gap).graph(series.names)
         persist = persistence_contacts(observed_graph, names_t)
@@ -275,6 +311,11 @@ def tissue_predict(fit, source=None, *, time, until, out, mcs_per_time: int = 10
         contact_rows += [(t, *sorted((a, b)), float(area)) for a, b, area in pred.graph.edges(data="area")]
         say.note(f"t={t}: F1 {s.f1:.3f} (persistence {p.f1:.3f}), {len(pred.divisions)} divisions")
         sites, names, observed_graph = pred.sites, list(pred.names), persist
+        if schedule == "timed":
+            for _, first, second in pred.divisions:
+                timing[1].setdefault(first, t)
+                timing[1].setdefault(second, t)
+        previous = t
     with staged_folder(out) as tmp:
         with open(tmp / "contacts.csv", "w", newline="") as f:
             w = csv.writer(f)

@@ -48,6 +48,22 @@ def test_predict_writes_named_contacts_and_scores(fitted, capsys):
     assert {p.name for p in out.iterdir()} == {"contacts.csv", "scores.csv", "slices.png", "contacts.png"}
 
 
+@pytest.mark.slow
+def test_predict_with_the_timed_schedule_reads_no_later_name(fitted, capsys):
+    out = fitted / "timed"
+    assert main(["tissue", "predict", "--fit", str(fitted / "fit"), "--time", "41", "--until", "45",
+                 "--mcs-per-time", "1", "--schedule", "timed", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "minutes per time point (calibrated on time points up to 41)" in err
+    with open(out / "scores.csv") as f:
+        scores = list(csv.DictReader(f))
+    assert [s["time"] for s in scores] == ["43", "45"] and all(0 <= float(s["f1"]) <= 1 for s in scores)
+    code = main(["tissue", "predict", "--fit", str(fitted / "fit"), "--time", "3", "--until", "5",
+                 "--schedule", "timed", "--out", str(fitted / "early")])
+    err = capsys.readouterr().err
+    assert code == 1 and "--time 3" in err and "--schedule" in err and not (fitted / "early").exists()
+
+
 @pytest.mark.parametrize("argv, words", [
     (["--time", "10", "--until", "13"], "--time 10 is not a time point"),
     (["--time", "9", "--until", "9"], "--until 9 must be a later time point than --time 9"),
