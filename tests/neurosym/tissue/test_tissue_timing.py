@@ -1,6 +1,5 @@
 """Which cells divide, from the cycle times of other embryos."""
 
-import numpy as np
 import pytest
 
 from neurosym.io import CellTable
