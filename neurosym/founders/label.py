@@ -229,7 +229,11 @@ def label_cells(images, segmentation, labels, *, out, factor: int = 4, num_steps
             "images": str(img_dir), "segmentation": str(seg_dir), "labels": str(labels),
             "time_points": [int(t) for t in cells.times], "cells": cells.num_cells, "known": int((rows >= 0).sum()),
             "factor": factor, "num_steps": num_steps, "seed": seed,
-            "terms": [type(t).__name__ for t in DEFAULT_TERMS],
+            "terms": {t.name: {k: v for k, v in vars(t).items() if k not in ("name", "rules", "table")}
+                      for t in DEFAULT_TERMS},
+            "note": ("the classifier's evidence enters the tracking inference with exponent "
+                     f"{DEFAULT_TERMS[0].temperature} (chosen on validation in benchmarks/founders.py): "
+                     "with 0 the founders come from the known cells carried along the tracking forest"),
             "predicted_cells_per_founder": dict(zip(FOUNDERS, np.bincount(pred, minlength=len(FOUNDERS)).tolist())),
         })
     return out
