@@ -10,7 +10,7 @@ Every value of a run comes from the recipe stored in the shipped file's metadata
 lattice side, steps, batch, seed, pixels per site, features, learning rate), so the defaults are
 the recorded ones; an option overrides one value of it. A file written by this script records
 under "recipe" the recipe it ran, under "command" the command line and under "commit" the git
-commit of the code (with "dirty" when the working tree had changes). Files written before this
+commit of the code (with "dirty" when the working tree had changes outside the weights folder). Files written before this
 script carry their recipe in their note only; it is read from there (the layout and lattice
 they do not name were the defaults then: scattered cells on a 12x12 lattice).
 
@@ -62,6 +62,10 @@ def recipe_of(path) -> dict:
     )
 
 
+#: Where the shipped weights live: rebuilding one in place must not mark the next one's code dirty.
+WEIGHTS = "neurosym/_weights"
+
+
 def _git(*args) -> str | None:
     try:
         done = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=30)
@@ -85,7 +89,8 @@ def build(name: str, recipe: dict, out_dir: Path, command: str) -> Path:
             f"per-cell accuracy on the last 50 fresh batches {accuracy:.3f}")
     commit = _git("rev-parse", "HEAD")
     metadata = dict(recipe=recipe, command=command, commit=commit,
-                    dirty=None if commit is None else bool(_git("status", "--porcelain")), accuracy=accuracy)
+                    dirty=None if commit is None else bool(_git("status", "--porcelain", "--", ".", f":!{WEIGHTS}")),
+                    accuracy=accuracy)
     path = save_weights(result.encoder, out_dir / f"{name}.npz", note=note, metadata=metadata)
     print(f"{note}\nwrote {path}", flush=True)
     return path
