@@ -57,6 +57,9 @@ def test_pretrained_weights_ship_with_their_recipe():
         meta = read_metadata(pretrained_path(name))
         assert tuple(meta["config"]["kinds"]) == expected[name]
         assert "steps of 8 images, seed 0" in meta["note"]  # the recipe benchmarks/pretrain.py rebuilds
+        # made by that script from committed code, which it records
+        assert meta["command"].startswith("python benchmarks/pretrain.py") and meta["dirty"] is False
+        assert len(meta["commit"]) == 40 and meta["recipe"]["seed"] == 0
 
 
 @pytest.mark.slow
