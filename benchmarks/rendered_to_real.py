@@ -224,7 +224,6 @@ def run(args, argv) -> int:
 
     # 2. Adaptation settings, on validation (transductive there, as on test).
     curves = {}
-    val_adapted = {}
     for lr in args.lrs:
         for s in range(args.val_seeds):
             res = adapt(encoder, val, steps=args.max_steps, lr=lr, batch=args.batch, seed=1000 + s,
