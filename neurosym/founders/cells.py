@@ -172,7 +172,10 @@ def _time_point(sites: np.ndarray, image: np.ndarray, n: int):
     faces = np.zeros(n + 1)
     outside = np.zeros(n + 1)
     rim = np.zeros(sites.shape, bool)
-    shell = np.zeros(sites.shape, bool)
+    # The shell of a cell: voxels outside it next to one of its voxels; each shell voxel is
+    # credited to the neighbouring cells it touches.
+    shell_sum = np.zeros(n + 1)
+    shell_n = np.zeros(n + 1)
     pairs = set()
     for axis, step in _OFFSETS:
         other = _shift(sites, axis, step, 0)
@@ -181,8 +184,10 @@ def _time_point(sites: np.ndarray, image: np.ndarray, n: int):
         out_face = edge & (other == 0)
         outside += np.bincount(sites[out_face], minlength=n + 1)
         rim |= edge & (sites > 0)
-        shell |= edge & (other > 0)
-        both = edge & (sites > 0) & (other > 0)
+        shell = edge & (other > 0)
+        shell_sum += np.bincount(other[shell], image[shell], minlength=n + 1)
+        shell_n += np.bincount(other[shell], minlength=n + 1)
+        both = shell & (sites > 0)
         a, b = sites[both], other[both]
         pairs.update(zip(np.minimum(a, b).tolist(), np.maximum(a, b).tolist()))
     faces, outside = faces[1:], outside[1:]
@@ -193,15 +198,6 @@ def _time_point(sites: np.ndarray, image: np.ndarray, n: int):
     rim_flat = rim.ravel()
     rim_n = np.bincount(flat[rim_flat], minlength=n + 1)[1:]
     rim_mean = np.bincount(flat[rim_flat], img[rim_flat], minlength=n + 1)[1:] / np.maximum(rim_n, 1)
-    # The shell of a cell: voxels outside it next to one of its voxels; each shell voxel is
-    # credited to the neighbouring cells it touches.
-    shell_sum = np.zeros(n + 1)
-    shell_n = np.zeros(n + 1)
-    for axis, step in _OFFSETS:
-        other = _shift(sites, axis, step, 0)
-        take = (sites != other) & (other > 0)
-        shell_sum += np.bincount(other[take], image[take], minlength=n + 1)
-        shell_n += np.bincount(other[take], minlength=n + 1)
     shell_mean = shell_sum[1:] / np.maximum(shell_n[1:], 1)
     stats = np.stack([inside_mean, inside_sd, rim_mean, shell_mean, rim_mean - inside_mean], 1)
     return size, centroid, faces, outside, sorted(pairs), stats
