@@ -200,7 +200,8 @@ def label_cells(images, segmentation, labels, *, out, factor: int = 4, num_steps
         segs[t], _ = read_label_image(seg_files[t], "seg", owner="label_cells")
         bar.update(i + 1)
     bar.close()
-    missing = sorted(k for k in known if k[0] not in segs or not (segs[k[0]] == k[1]).any())
+    present = {t: set(np.unique(segs[t]).tolist()) for t in {t for t, _ in known} if t in segs}
+    missing = sorted(k for k in known if k[1] not in present.get(k[0], ()))
     if missing:
         t, lab = missing[0]
         raise ValueError(f"labels= lists {len(missing)} cell(s) not in the segmentation, e.g. label {lab} at time {t}; "

@@ -32,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from automata._checks import check_number, fail
+from neurosym.founders.composition import composition_loss, embedded_composition
 from neurosym.founders.spatial import LITERATURE_RULES, Inside, Touches, rule_loss
 from neurosym.founders.tracks import track_posterior
 
@@ -95,16 +96,12 @@ class Composition:
         _weight(self.weight, "Composition")
 
     def arrays(self, cells) -> dict:
-        from neurosym.founders.composition import embedded_composition
-
         table = embedded_composition() if self.table is None else self.table
         counts = np.diff(cells.first_row)
         return {"groups": jnp.asarray(cells.time_index, jnp.int32),
                 "expected": jnp.asarray(table.at(counts), jnp.float32)}
 
     def loss(self, probs, arrays):
-        from neurosym.founders.composition import composition_loss
-
         return composition_loss(probs, arrays["groups"], arrays["expected"])
 
 
