@@ -150,7 +150,7 @@ def main(argv=None) -> None:
         KIND_NAMES, EvolutionStrategy, body_frame, cell_centroids, fit_division_axes, fit_loss, fit_potts,
         kinds_of, observed_divisions, persistence_contacts, predict_contacts, score_contacts, uniform_adhesion)
     from neurosym.tissue.predict import division_schedule
-    from neurosym.tissue.timing import calibrate_minutes, cycle_times, timed_names
+    from neurosym.tissue.timing import calibrate_minutes, cycle_times, first_seen, timed_names
 
     t_start = time.perf_counter()
     meta = run_meta(argv)
@@ -216,11 +216,7 @@ def main(argv=None) -> None:
 
     # ------------------------------------------------------------------ timing
     cycles = cycle_times([nio.load_celegans(n) for n in nio.list_celegans("wild-type")])
-    first_seen: dict[str, int] = {}
-    for t in series.times:
-        for n in series.geometry(t).names:
-            first_seen.setdefault(str(n), t)
-    seen_until = {n: t for n, t in first_seen.items() if t <= args.train_until}
+    seen_until = first_seen(series, until=args.train_until)
     minutes_per_time = calibrate_minutes(seen_until, cycles, until=args.train_until)
     print(f"timing: {len(cycles.minutes)} cycles from the embedded wild types; {minutes_per_time:.3f} minutes per "
           f"time point, calibrated on t <= {args.train_until}")

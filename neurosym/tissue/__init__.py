@@ -6,7 +6,7 @@ Modules: `kinds` (`KIND_NAMES`, `founder_kind`, `kinds_of`: founder lineages as 
 `predict` (`predict_contacts`, `division_schedule`, `persistence_contacts`, `uniform_adhesion`,
 `Prediction`), `score` (`score_contacts`, `ContactScore`), `lattice` (`named_lattice`,
 `auto_factor`: a named time point as a lattice of ids in random order), `timing` (`cycle_times`,
-`calibrate_minutes`, `timed_names`, `CycleTimes`: which cells divide, from other embryos), `report` (`tissue_fit`,
+`first_seen`, `calibrate_minutes`, `timed_names`, `CycleTimes`: which cells divide, from other embryos), `report` (`tissue_fit`,
 `tissue_predict`: the `neurosym tissue` jobs, imported on use).
 """
 
@@ -22,7 +22,7 @@ from neurosym.tissue.predict import (
     uniform_adhesion,
 )
 from neurosym.tissue.score import ContactScore, score_contacts
-from neurosym.tissue.timing import CycleTimes, calibrate_minutes, cycle_times, timed_names
+from neurosym.tissue.timing import CycleTimes, calibrate_minutes, cycle_times, first_seen, timed_names
 
 __all__ = [
     "KIND_NAMES",
@@ -51,5 +51,6 @@ __all__ = [
     "CycleTimes",
     "calibrate_minutes",
     "cycle_times",
+    "first_seen",
     "timed_names",
 ]

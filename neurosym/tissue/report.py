@@ -33,7 +33,7 @@ import numpy as np
 
 from neurosym.files import check_out_folder, staged_folder, write_json
 from neurosym.tissue.axes import body_frame, cell_centroids, fit_division_axes, observed_divisions
-from neurosym.tissue.timing import calibrate_minutes, cycle_times, timed_names
+from neurosym.tissue.timing import calibrate_minutes, cycle_times, first_seen, timed_names
 from neurosym.tissue.fit import EvolutionStrategy, fit_potts, potts_params
 from neurosym.tissue.kinds import KIND_NAMES, kinds_of
 from neurosym.tissue.lattice import auto_factor, named_lattice
@@ -219,12 +219,7 @@ def _timing(series, time: int, say):
 
     say.note("reading the embedded embryos' cycle times ...")
     cycles = cycle_times([load_celegans(n) for n in list_celegans("wild-type")])
-    born: dict[str, int] = {}
-    for t in series.times:
-        if t > time:
-            break
-        for n in series.geometry(t).names:
-            born.setdefault(str(n), t)
+    born = first_seen(series, until=time)
     try:
         minutes = calibrate_minutes(born, cycles, until=time)
     except ValueError:

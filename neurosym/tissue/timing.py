@@ -8,6 +8,7 @@ comes from other embryos instead:
   daughters' birth) and its daughters' names, over tracked embryos (the C. elegans lineage is
   invariant, so a cell's cycle and daughters carry over between embryos); for a cell never seen
   dividing, the mean of its founder lineage at its generation;
+- `first_seen(series, until=...)`: when each named cell of a segmentation series first appears;
 - `calibrate_minutes(first_seen, cycles, until=...)`: the minutes per time point of the series
   being predicted, from the cells whose birth and division it shows up to `until` (the series'
   own clock; different microscopes and temperatures run at different paces);
@@ -35,7 +36,7 @@ import numpy as np
 from automata._checks import check_number, fail
 from rules.celegans import founder_of, sulston_generation, sulston_parent
 
-__all__ = ["CycleTimes", "calibrate_minutes", "cycle_times", "timed_names"]
+__all__ = ["CycleTimes", "calibrate_minutes", "cycle_times", "first_seen", "timed_names"]
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,21 @@ def cycle_times(tables) -> CycleTimes:
         groups[(founder_of(m), sulston_generation(m))].append(v)
     return CycleTimes(minutes=minutes, daughters={m: tuple(sorted(d)) for m, d in daughters.items() if len(d) == 2},
                       by_generation={k: float(np.mean(v)) for k, v in groups.items()})
+
+
+def first_seen(series, *, until: float | None = None) -> dict[str, int]:
+    """{name: the first time point it appears} for the named cells of a `SegmentationSeries`,
+    reading only its time points up to `until` (all without it)."""
+    if series.names is None:
+        raise fail("first_seen", "the series names no cells; give a folder with label_names.json.")
+    out: dict[str, int] = {}
+    for t in series.times:
+        if until is not None and t > until:
+            break
+        for label in np.unique(series.labels(t)):
+            if label:
+                out.setdefault(str(series.names[int(label)]), t)
+    return out
 
 
 def calibrate_minutes(first_seen: dict, cycles: CycleTimes, *, until: float) -> float:

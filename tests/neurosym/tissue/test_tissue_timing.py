@@ -51,3 +51,12 @@ def test_calibration_recovers_the_pace_and_the_schedule_follows_it():
     slower = timed_names(["ABa"], first_seen, 9, 18, cycles, minutes_per_time=1.0)
     assert slower == ["ABa"]
     assert calibrate_minutes({"P0": 1, "AB": 3, "ABa": 8, "ABp": 9}, cycles, until=9) == pytest.approx(2.0)
+
+
+def test_first_seen_reads_names_up_to_until():
+    from neurosym.io import load_celegans_segmentation
+    from neurosym.tissue import first_seen
+
+    seen = first_seen(load_celegans_segmentation(), until=9)
+    assert {seen[n] for n in ("ABa", "ABp", "EMS", "P2")} == {1}
+    assert max(seen.values()) <= 9 and seen["ABal"] > 1
