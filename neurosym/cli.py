@@ -264,7 +264,8 @@ def _fit_parser(sub) -> None:
                    help="fit nothing: predict the embryos with the model of --from-fit")
     f.add_argument("--from-fit", default=None, help="fit.json of an earlier fit (with --predict-only)")
     f.add_argument("--calibrate-minutes", type=_minutes, default=None,
-                   help="with --predict-only: fit each embryo's time scale to its first M minutes, then predict")
+                   help="with --predict-only: set each embryo's time scale from its cells born and divided "
+                   "in its first M minutes (against the same kinds in the fit's embryos), then predict")
     f.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     f.add_argument("--quiet", action="store_true", help="no progress lines")
     f.set_defaults(run=_fit)

@@ -255,6 +255,7 @@ class LineageFit:
                       for n, k, c in zip(m.root_names, m.root_kinds, np.asarray(clocks))],
             "game": None,
             "shared": model_spec_params(p, b),
+            "reference_cycles": reference_cycles(b, p),
         }
         if self.game:
             spec["game"] = {"base_rate_per_min": float(jax.nn.softplus(p["game_rate_raw"])),
@@ -278,6 +279,27 @@ def model_spec_params(params: dict, batch: timing.EmbryoBatch) -> dict:
                   for k, name in enumerate(batch.kind_names)},
         "embryos": {str(e): {"log_scale": float(params["log_scale"][i])} for i, e in enumerate(batch.embryos)},
     }
+
+
+def _born_and_divided(m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cells of one embryo whose birth and division were both seen: kind names, birth
+    (minutes after the first frame) and cycle length (minutes)."""
+    done = m.cell_status == 0
+    last = float(m.times[-1]) if len(m.times) else 0.0
+    born = last - m.cell_window[done]
+    return np.asarray(m.kind_names, object)[m.cell_kinds[done]], born, m.cell_age[done]
+
+
+def reference_cycles(batch: timing.EmbryoBatch, params: dict) -> dict:
+    """Kind -> `[[birth, cycle], ...]` (minutes) of every fitted embryo's cells whose birth and
+    division were seen, each cycle divided by its embryo's fitted time scale: what a new
+    embryo's first minutes are compared with to calibrate its pace (`predict_lineage`)."""
+    out: dict = {}
+    scale = np.exp(np.asarray(params["log_scale"], np.float64))
+    for e, m in enumerate(batch.models):
+        for k, b, c in zip(*_born_and_divided(m)):
+            out.setdefault(str(k), []).append([round(float(b), 3), round(float(c / scale[e]), 3)])
+    return out
 
 
 def _views(batch, params, result, *, game, predicted=False) -> list[LineageFit]:
@@ -421,24 +443,37 @@ def _params_from_spec(shared: dict, batch: timing.EmbryoBatch, *, game_spec=None
     return params
 
 
-def _calibrated_scale(spec: dict, table, minutes: float, steps: int = 150) -> float:
-    """The embryo's log time scale fitted to its first `minutes` only, every other parameter
-    held at the fitted model's values."""
+def _calibrated_scale(spec: dict, table, minutes: float) -> float:
+    """The embryo's log time scale from the cells born and divided in its first `minutes`,
+    against the training embryos' cells of the same kinds born and divided in their first
+    `minutes` (`spec["reference_cycles"]`, each on its embryo's time scale): the mean log ratio
+    over matched kinds, shrunk towards the population's 0 by its standard error against the
+    training embryos' spread of time scales."""
+    ref = spec.get("reference_cycles")
+    if not ref:
+        raise ValueError("this fitted model has no reference cycles to calibrate against; fit it again with "
+                         "this version of neurosym fit.")
     early = table.take(np.nonzero(table.time_min <= float(np.min(table.time_min)) + minutes)[0])
     if len(early.frames()) < 2:
         raise ValueError(f"calibrate_minutes={minutes:g} leaves fewer than two frames; give more minutes.")
-    shared = spec["shared"]
-    gref = {L: v["reference_generation"] for L, v in shared["lineages"].items()}
-    batch = timing.embryo_batch([build_model(early)], reference_generation=gref, names=[str(early.embryos()[0])])
-    fixed = _params_from_spec(shared, batch)
-    data = batch.data()
-
-    def loss(free, ctx):
-        return timing.loss(dict(fixed, log_scale=free), batch, ctx.data)
-
-    res = fit(loss, fixed["log_scale"], key=jax.random.key(0), num_steps=steps, data=data,
-              optimizer=optax.adam(0.02), progress=False, throw=False)
-    return float(np.asarray(res.params)[0])
+    few = (f"calibrate_minutes={minutes:g} sees fewer than two cells born and divided in the first {minutes:g} "
+           "minutes of kinds the fitted model has seen; give more minutes.")
+    try:
+        kinds, born, cycle = _born_and_divided(build_model(early))
+    except ValueError as err:  # nothing divides in the window
+        raise ValueError(few) from err
+    residuals = []
+    for k in sorted(set(kinds.tolist())):
+        train = np.asarray([c for b, c in ref.get(k, []) if b + c <= minutes], float)
+        if train.size >= 2:
+            residuals += list(np.log(cycle[kinds == k]) - np.mean(np.log(train)))
+    if len(residuals) < 2:
+        raise ValueError(few)
+    r = np.asarray(residuals)
+    estimate, se2 = float(np.mean(r)), float(np.var(r, ddof=1) / r.size)
+    scales = [v["log_scale"] for v in spec["shared"].get("embryos", {}).values()]
+    tau2 = float(np.var(scales, ddof=1)) if len(scales) >= 3 else timing.PRIORS["log_scale"][1] ** 2
+    return estimate * tau2 / (tau2 + se2) if tau2 + se2 > 0 else estimate
 
 
 def predict_lineage(spec: dict, table, *, graph: nx.DiGraph | None = None,
@@ -451,15 +486,19 @@ def predict_lineage(spec: dict, table, *, graph: nx.DiGraph | None = None,
 
     Embryos differ in pace (temperature, and the frame interval where it is not known), and
     the pace of a new embryo is not in the model. With `calibrate_minutes=M` its time scale (one
-    number) is fitted to its first `M` minutes before the rest is predicted: a forecast from the
-    start of the recording rather than a prediction before any data.
+    number) is set from its first `M` minutes before the rest is predicted: a forecast from the
+    start of the recording rather than a prediction before any data. The cycles of its cells
+    born and divided by then are compared with the fitted embryos' cells of the same kinds born
+    and divided by then in their recordings (`spec["reference_cycles"]`, so both sides are cut
+    the same way): the mean log ratio, shrunk towards 1 by its standard error against the
+    fitted embryos' spread of time scales.
 
     Args:
       spec: a fitted model: `LineageFit.model_spec()`, or the `"model"` entry of fit.json.
       table: the new embryo's `CellTable`.
       graph: its lineage graph (default `neurosym.io.lineage(table)`).
-      calibrate_minutes: fit the embryo's time scale to its first this many minutes (default:
-        no calibration).
+      calibrate_minutes: set the embryo's time scale from its first this many minutes (default:
+        no calibration); too few cells born and divided by then is a ValueError.
 
     Example:
       >>> from neurosym.datasets import load_celegans

@@ -272,8 +272,8 @@ def fit_embryos(data=None, *, out, format=None, minutes_per_frame=None, embryo=N
       num_steps, num_starts, game: as for `neurosym.fit.lineage.fit_lineages`.
       seed: the fit's PRNG seed.
       from_fit: a fit.json: predict every embryo with its model instead of fitting.
-      calibrate_minutes: with `from_fit`, fit each embryo's time scale to its first this many
-        minutes before predicting (`predict_lineage`).
+      calibrate_minutes: with `from_fit`, set each embryo's time scale from its cells born and
+        divided in its first this many minutes before predicting (`predict_lineage`).
       progress: print progress lines (to stderr).
       log: where the summary lines go.
 

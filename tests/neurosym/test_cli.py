@@ -299,10 +299,16 @@ def test_fit_several_embryos_then_predict_one(tmp_path, capsys):
     assert not (pred / "parameters.png").exists() and (pred / "cycles_by_kind.png").exists()
     cal = tmp_path / "cal"
     assert cli.main(["fit", "--predict-only", "--from-fit", str(out / "fit.json"), "--data", str(folder / "b.csv"),
-                     "--minutes-per-frame", "2", "--calibrate-minutes", "30", "--out", str(cal), "--quiet"]) == 0
+                     "--minutes-per-frame", "2", "--calibrate-minutes", "60", "--out", str(cal), "--quiet"]) == 0
     result = json.loads((cal / "fit.json").read_text())
-    assert result["fit"]["calibrate_minutes"] == 30.0 and result["predicted"] is True
+    assert result["fit"]["calibrate_minutes"] == 60.0 and result["predicted"] is True
     capsys.readouterr()
+    assert cli.main(["fit", "--predict-only", "--from-fit", str(out / "fit.json"), "--data", str(folder / "b.csv"),
+                     "--minutes-per-frame", "2", "--calibrate-minutes", "10", "--out", str(tmp_path / "few"),
+                     "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "--calibrate-minutes 10 sees fewer than two cells" in err and "Traceback" not in err
+    assert not (tmp_path / "few").exists()
     assert cli.main(["fit", "--predict-only", "--out", str(tmp_path / "x")]) == 1
     assert "--predict-only needs --from-fit" in capsys.readouterr().err
     assert cli.main(["fit", "--calibrate-minutes", "0", "--out", str(tmp_path / "x")]) == 2

@@ -184,8 +184,33 @@ def test_calibrating_the_time_scale_of_a_slower_embryo(tmp_path):
     slow = read_tracks(synthetic_tracks(tmp_path / "b.csv", periods=(8, 13)), minutes_per_frame=2.6)
     spec = fit_lineage(train, num_steps=150, num_starts=1, progress=False).model_spec()
     plain = predict_lineage(spec, slow)
-    calibrated = predict_lineage(spec, slow, calibrate_minutes=40.0)
+    calibrated = predict_lineage(spec, slow, calibrate_minutes=60.0)
     assert calibrated.named_params()["time_scale"] == pytest.approx(1.3, rel=0.08)
     assert calibrated.relative_rms() < 0.5 * plain.relative_rms()
     with pytest.raises(ValueError, match="calibrate_minutes must be a positive"):
         predict_lineage(spec, slow, calibrate_minutes=-1.0)
+
+
+def test_calibration_needs_reference_cycles_and_enough_cells(table):
+    from neurosym.fit.lineage import predict_lineage
+
+    spec = fit_lineage(table, num_steps=2, num_starts=1, progress=False).model_spec()
+    assert set(spec["reference_cycles"]) >= {"R.1", "S.1"}
+    # Every reference cycle is a (birth, cycle) pair in minutes, the cycle on its embryo's scale.
+    assert all(len(pair) == 2 and pair[1] > 0 for pairs in spec["reference_cycles"].values() for pair in pairs)
+    with pytest.raises(ValueError, match="no reference cycles"):
+        predict_lineage({k: v for k, v in spec.items() if k != "reference_cycles"}, table, calibrate_minutes=40.0)
+    with pytest.raises(ValueError, match="fewer than two cells born and divided in the first 10 minutes"):
+        predict_lineage(spec, table, calibrate_minutes=10.0)
+
+
+def test_robust_trend_ignores_artefact_cycles():
+    rng = np.random.default_rng(0)
+    x = np.repeat(np.arange(6.0), 8)
+    y = 3.0 + 0.25 * x + rng.normal(0, 0.05, x.size)
+    late = np.nonzero(x >= 4)[0][:4]
+    y[late] = np.log(3.0)  # "cycles" of 3 minutes: tracking artefacts late in the lineage
+    icept, slope = timing.robust_trend(x, y)
+    assert slope == pytest.approx(0.25, abs=0.03) and icept == pytest.approx(3.0, abs=0.05)
+    # Plain least squares is tilted by the same four cells.
+    assert np.polyfit(x, y, 1)[0] < 0.2
