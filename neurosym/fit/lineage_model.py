@@ -11,6 +11,7 @@ period of that generation, and the other generations' periods lengthen or shorte
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections import Counter
 
 import networkx as nx
@@ -19,11 +20,13 @@ import numpy as np
 from neurosym import data as nsdata
 from rules.division import DifferentiationTable
 
-__all__ = ["COLLAPSE", "LineageModel", "build_model", "kind_names"]
+__all__ = ["COLLAPSE", "LATE_START", "LineageModel", "build_model", "kind_names", "recording_start"]
 
 #: A lineage whose count falls below this share of the most it had (and had at least 8 cells)
 #: is no longer tracked from that frame on.
 COLLAPSE = 0.5
+#: The most of a recording's frames that a late start (`recording_start`) may leave out.
+LATE_START = 0.25
 
 
 @dataclasses.dataclass(frozen=True)
@@ -227,6 +230,36 @@ def _cell_fates(graph, group, gen, index, mask_end, dt, t_end) -> tuple[np.ndarr
             np.array(window, np.float64))
 
 
+def recording_start(graph: nx.DiGraph, frames) -> int:
+    """The first frame from which the recording is whole: every cell first seen later has its
+    mother seen at or after that frame. Earlier frames are a stray record (a cell annotated long
+    before the rest) or a start whose cells were not all tracked (their daughters appear without
+    a mother). If that would leave out more than `LATE_START` of the frames, the first frame.
+
+    Example:
+      >>> from neurosym.data import CellTable, lineage
+      >>> t = CellTable(embryo="e", cell=["P2", "MS", "E", "MSa", "MSp", "Ea"], frame=[1, 5, 5, 6, 6, 7],
+      ...               time_min=[1.0, 5, 5, 6, 6, 7], x=[0.0] * 6, y=[0.0] * 6, z=[0.0] * 6)
+      >>> int(recording_start(lineage(t), [1, 5, 6, 7]))  # P2 at frame 1 is on its own
+      5
+    """
+    frames = np.asarray(frames)
+    ok = np.ones(len(frames), bool)
+    for n, d in graph.nodes(data=True):
+        first = d.get("first_frame")
+        if first is None:  # a mother known only from names
+            continue
+        mothers = [m for m in graph.predecessors(n) if graph.nodes[m].get("last_frame") is not None]
+        if mothers:
+            ok &= ~((frames > graph.nodes[mothers[0]]["last_frame"]) & (frames < first))
+        else:
+            ok &= frames >= first
+    index = np.nonzero(ok)[0]
+    if index.size == 0 or index[0] > LATE_START * len(frames):
+        return frames[0]
+    return frames[index[0]]
+
+
 def build_model(table: "nsdata.CellTable", graph: nx.DiGraph | None = None) -> LineageModel:
     """Turn one embryo's cell table (and its lineage graph) into a `LineageModel`.
 
@@ -246,6 +279,14 @@ def build_model(table: "nsdata.CellTable", graph: nx.DiGraph | None = None) -> L
     frames, times, dt = _frame_times(table)
     if graph is None:
         graph = nsdata.lineage(table)
+    start = recording_start(graph, frames)
+    if start != frames[0]:
+        warnings.warn(f"the recording is taken to start at frame {start}, not {frames[0]}: cells first seen "
+                      f"after frame {frames[0]} have no mother seen since then ({np.sum(frames < start)} "
+                      "earlier frames left out).", stacklevel=2)
+        table = table.take(np.nonzero(table.frame >= start)[0])
+        graph = graph.subgraph(table.cells()).copy()
+        frames, times, dt = _frame_times(table)
     if not any(graph.out_degree(n) >= 2 for n in graph.nodes):
         raise ValueError("No cell divides in this table: there is nothing to fit a division model to.")
     t0 = float(times[0])

@@ -11,6 +11,7 @@ from neurosym.fit import timing
 from neurosym.fit.lineage import LineageFit
 from neurosym.fit.report import PARAMETERS_CAPTION, figures, summary_lines
 from neurosym.lineage_fit import build_model, fit_lineage
+from neurosym.data import lineage as lineage_of
 
 
 def synthetic_tracks(path, periods, num_frames=44, lengthening=1.0):
@@ -214,3 +215,29 @@ def test_robust_trend_ignores_artefact_cycles():
     assert slope == pytest.approx(0.25, abs=0.03) and icept == pytest.approx(3.0, abs=0.05)
     # Plain least squares is tilted by the same four cells.
     assert np.polyfit(x, y, 1)[0] < 0.2
+
+
+def test_a_stray_record_before_the_recording_is_left_out(tmp_path):
+    path = synthetic_tracks(tmp_path / "t.csv", periods=(8, 13))
+    lines = path.read_text().splitlines()
+    # One cell annotated ten frames before the recording, on its own (no mother, no daughters).
+    later = [",".join([str(int(r.split(",")[0]) + 10)] + r.split(",")[1:]) for r in lines[1:]]
+    path.write_text("\n".join(lines[:1] + ["0,1.0,1.0,0.0,Q,"] + later) + "\n")
+    clean = build_model(read_tracks(synthetic_tracks(tmp_path / "c.csv", periods=(8, 13)), minutes_per_frame=2.0))
+    with pytest.warns(UserWarning, match="start at frame 10, not 0"):
+        m = build_model(read_tracks(path, minutes_per_frame=2.0))
+    assert m.root_names == clean.root_names == ("R", "S")
+    np.testing.assert_array_equal(m.observed, clean.observed)
+    np.testing.assert_allclose(m.times, clean.times)
+    assert m.num_steps == clean.num_steps and m.t0 == clean.t0 + 20.0
+
+
+def test_a_late_orphan_does_not_cut_most_of_the_recording(tmp_path):
+    from neurosym.fit.lineage_model import recording_start
+
+    path = synthetic_tracks(tmp_path / "t.csv", periods=(8, 13))
+    lines = path.read_text().splitlines()
+    # A cell without a mother late in the recording (a tracking glitch) moves no start.
+    path.write_text("\n".join(lines + ["40,1.0,1.0,0.0,Z,"]) + "\n")
+    table = read_tracks(path, minutes_per_frame=2.0)
+    assert recording_start(lineage_of(table), table.frames()) == 0
