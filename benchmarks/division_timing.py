@@ -364,7 +364,7 @@ def main(argv=None) -> int:
             print(f"{key:22s} {fmt(q['count_relative_rms']):>18s} {top:>7s} {q['count_under_15pct']:>8s} "
                   f"{q['founders_within_10pct']:>13s} "
                   f"{q['kinds_within_15pct']:>10s}")
-    tag = "-".join([args.dataset] + (["model"] if args.dataset == "epic-splits" else args.arms)
+    tag = "-".join([args.dataset] + (["model"] if args.dataset in ("epic-splits", "rnai") else args.arms)
                    + ([f"held{args.held_out}"] if args.held_out else []))
     out = Path(args.out or Path(__file__).parent / "results" / f"division_timing-{tag}-{jax.default_backend()}.json")
     write_json(out, {"meta": {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
