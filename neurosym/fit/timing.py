@@ -263,7 +263,8 @@ def robust_trend(x, y, *, iterations: int = 20, cutoff: float = 4.685) -> tuple[
     w = np.ones_like(y)
     icept, slope = float(np.median(y)), 0.0
     for _ in range(iterations):
-        if np.ptp(x[w > 0]) == 0:
+        kept = x[w > 0]
+        if kept.size == 0 or np.ptp(kept) == 0:  # the last line stands: no other is defined
             break
         slope, icept = np.polyfit(x, y, 1, w=np.sqrt(w))
         r = y - (icept + slope * x)

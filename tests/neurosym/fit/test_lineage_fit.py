@@ -217,6 +217,15 @@ def test_robust_trend_ignores_artefact_cycles():
     assert np.polyfit(x, y, 1)[0] < 0.2
 
 
+def test_robust_trend_keeps_its_line_when_every_weight_vanishes():
+    # Two tight clusters 3 apart: after one fit, every residual lies beyond the biweight's
+    # cutoff of their tiny spread, so no point keeps a weight; the last line stands.
+    x = np.array([2.0, 0, 1, 0, 1, 2, 1])
+    y = np.array([-1.3e-4, -6.6e-5, 3.00009, 3.000005, 3.0002, 3.00002, 2.99994])
+    icept, slope = timing.robust_trend(x, y)
+    np.testing.assert_allclose(np.polyval([slope, icept], x), np.polyval(np.polyfit(x, y, 1), x), atol=1e-9)
+
+
 def test_a_stray_record_before_the_recording_is_left_out(tmp_path):
     path = synthetic_tracks(tmp_path / "t.csv", periods=(8, 13))
     lines = path.read_text().splitlines()
