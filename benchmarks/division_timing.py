@@ -111,6 +111,14 @@ def curve_rms(m, predicted_total) -> float:
     return float(np.sqrt(np.mean((predicted_total[keep] - obs) ** 2)) / np.sqrt(np.mean(obs ** 2)))
 
 
+def training_mean_curve(m, train_models) -> np.ndarray:
+    """The training embryos' mean total count at each of `m`'s minutes after its first frame
+    (each held at its last count beyond its recording): the mean-curve baseline."""
+    curves = [np.interp(m.times, np.concatenate([[0.0], tm.times]),
+                        np.concatenate([[tm.initial.sum()], tm.observed.sum(axis=1)])) for tm in train_models]
+    return np.mean(np.array(curves), axis=0)
+
+
 def epic_tables(folder: Path, count: int | None, seed: int) -> list:
     """`count` EPIC embryos (seeded choice among those tracked to >= 300 cells; None: all of
     them) as `CellTable`s, one minute per frame nominal (the true interval, 1-1.5 min, is each
@@ -136,33 +144,27 @@ def epic_tables(folder: Path, count: int | None, seed: int) -> list:
     return out
 
 
-def _under(values, limit):
-    v = [x for x in values if x is not None]
-    return sum(x < limit for x in v), len(v)
-
-
-def _median(values):
-    v = [x for x in values if x is not None]
-    return float(np.median(v)) if v else None
+def _known(values) -> list:
+    return [x for x in values if x is not None]
 
 
 def summarise(rows: list, key: str) -> dict:
     def stats(values):
-        v = np.asarray([x for x in values if x is not None], float)
+        v = np.asarray(_known(values), float)
         return {"mean": float(v.mean()), "sd": float(v.std(ddof=1)) if v.size > 1 else 0.0, "n": int(v.size)} \
             if v.size else None
+    counts = _known(r[key].get("count_relative_rms") for r in rows)
     founder = [e for r in rows for e in r[key]["founder_cycle_error"].values()]
     kinds = [e for r in rows for e in r[key]["kind_cycle_error"].values()]
     return {
-        "count_relative_rms": stats([r[key].get("count_relative_rms") for r in rows]),
+        "count_relative_rms": stats(counts),
         "founder_cycle_error": stats(founder),
         "founders_within_10pct": f"{sum(e < 0.1 for e in founder)}/{len(founder)}",
         "kinds_within_15pct": f"{sum(e < 0.15 for e in kinds)}/{len(kinds)}",
         "kinds_within_15pct_share": float(np.mean([e < 0.15 for e in kinds])) if kinds else None,
-        "count_under_15pct": "{}/{}".format(*_under([r[key].get("count_relative_rms") for r in rows], 0.15)),
-        "median_count_relative_rms": _median([r[key].get("count_relative_rms") for r in rows]),
-        "max_count_relative_rms": max((r[key]["count_relative_rms"] for r in rows
-                                       if r[key].get("count_relative_rms") is not None), default=None),
+        "count_under_15pct": f"{sum(x < 0.15 for x in counts)}/{len(counts)}",
+        "median_count_relative_rms": float(np.median(counts)) if counts else None,
+        "max_count_relative_rms": max(counts, default=None),
     }
 
 
@@ -182,12 +184,7 @@ def leave_one_out(tables, arms, seeds, steps, starts, log, held_out=None) -> lis
         row["predicted"] = {"count_relative_rms": curve_rms(m, pred_total), "founder_cycle_error": {},
                             "kind_cycle_error": {}}
         rows.append(row)
-        curves = []
-        for tm in train_models:
-            t = np.concatenate([[0.0], tm.times])
-            tot = np.concatenate([[tm.initial.sum()], tm.observed.sum(axis=1)])
-            curves.append(np.interp(m.times, t, tot))  # held at its last count beyond
-        mean_curve = np.mean(np.array(curves), axis=0)
+        mean_curve = training_mean_curve(m, train_models)
         rows.append(dict(base, arm="mean curve", seed=None, fitted={"founder_cycle_error": {}, "kind_cycle_error": {}},
                          predicted={"count_relative_rms": curve_rms(m, mean_curve),
                                     "founder_cycle_error": {}, "kind_cycle_error": {}}))
@@ -246,11 +243,9 @@ def splits(tables, num_splits, num_train, num_held, steps, starts, log) -> list:
         for table in held:
             m = build_model(table)
             name = str(table.embryos()[0])
-            curves = [np.interp(m.times, np.concatenate([[0.0], tm.times]),
-                                np.concatenate([[tm.initial.sum()], tm.observed.sum(axis=1)])) for tm in train_models]
             empty = {"founder_cycle_error": {}, "kind_cycle_error": {}}
             rows.append({"split": split, "embryo": name, "arm": "mean curve", "role": "held", "fitted": empty,
-                         "predicted": dict(empty, count_relative_rms=curve_rms(m, np.mean(curves, axis=0))),
+                         "predicted": dict(empty, count_relative_rms=curve_rms(m, training_mean_curve(m, train_models))),
                          **{mode: empty for mode in MODES[2:]}})
             row = {"split": split, "embryo": name, "arm": "model", "role": "held", "fitted": empty,
                    "predicted": score(predict_lineage(spec, table)), "calibrated_time_scale": {}}
