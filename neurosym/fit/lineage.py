@@ -459,7 +459,7 @@ def _calibrated_scale(spec: dict, table, minutes: float) -> float:
     few = (f"calibrate_minutes={minutes:g} sees fewer than two cells born and divided in the first {minutes:g} "
            "minutes of kinds the fitted model has seen; give more minutes.")
     try:
-        kinds, born, cycle = _born_and_divided(build_model(early))
+        kinds, _, cycle = _born_and_divided(build_model(early))  # all born and divided by then
     except ValueError as err:  # nothing divides in the window
         raise ValueError(few) from err
     residuals = []
