@@ -12,7 +12,9 @@ Work per MCS:
            colouring after another (`spacing ** ndim` colours); each attempt reads all its
            neighbours, prices the copy (contact, volume) and takes part in the per-cell choice of
            one copy per colour, whether or not its proposal changes anything (no early exit:
-           vectorised). Exact Metropolis-Hastings (`detailed_balance=True`).
+           vectorised). Exact Metropolis-Hastings (`detailed_balance=True`). Timed as a loop over
+           the colours and, where there are at most `--unroll-colours` of them, also unrolled
+           (`Potts(unroll=True)`: the same states, straight-line code, a longer compile).
   glazier  its serial engine (`glazier._native.run_volumes`, one CPU thread): as many attempts as
            sites, each at a random site (with replacement); an attempt whose neighbour holds the
            same id stops there. Textbook CPM acceptance min(1, exp(-dH / T)), no Hastings
@@ -23,7 +25,9 @@ subprocess (`--glazier-python`, default /tmp/benchvenv/bin/python; make it with
 `python3 -m venv /tmp/benchvenv && /tmp/benchvenv/bin/pip install glazier`). Its time is
 `run_volumes(model, N) - run_volumes(model, 0)` (the lattice set-up subtracted), median of
 `--repeats`. Ours: one `jax.jit` rollout of N MCS compiled ahead of time (compile time reported
-apart), one warm-up call, then the median of `--repeats` calls. As a check that both simulate
+apart), one warm-up call, then the median of `--repeats` calls. The timings run in `--rounds`
+rounds (every arm of ours, then glazier); each round gives a ratio, and the table shows their
+median and range, since a shared machine's speed drifts by 10% or more over minutes. As a check that both simulate
 the same model, the JSON keeps each engine's mean cell volume and its rms deviation from the
 target after the run.
 
@@ -89,7 +93,7 @@ def _defaults(backend: str, quick: bool) -> dict:
         return dict(size_2d=64, size_3d=32, mcs_2d=20, mcs_3d=2, repeats=2)
     if backend != "cpu":
         return dict(size_2d=256, size_3d=128, mcs_2d=1000, mcs_3d=50, repeats=3)
-    return dict(size_2d=256, size_3d=128, mcs_2d=100, mcs_3d=3, repeats=3)
+    return dict(size_2d=256, size_3d=128, mcs_2d=100, mcs_3d=3, repeats=7)
 
 
 def _parse_args(argv):
@@ -103,7 +107,11 @@ def _parse_args(argv):
     p.add_argument("--mcs-3d", type=int, default=None, help="Monte Carlo steps per timed 3D call")
     p.add_argument("--side", type=int, default=8, help="cell side in sites (target volume side^d)")
     p.add_argument("--spacings", default="4,8", help="colouring periods of ours to time")
-    p.add_argument("--repeats", type=int, default=None, help="timed repeats (median reported)")
+    p.add_argument("--repeats", type=int, default=None, help="timed calls per round (their median is the round's)")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="rounds, each timing every arm of ours and then glazier; ratios are per round")
+    p.add_argument("--unroll-colours", type=int, default=16,
+                   help="also time Potts(unroll=True) where a spacing gives at most this many colours")
     p.add_argument("--glazier-python", default="/tmp/benchvenv/bin/python",
                    help="interpreter of a virtual environment with glazier installed")
     p.add_argument("--out", default=None, help="JSON path (default benchmarks/results/potts-<platform>.json)")
@@ -114,7 +122,8 @@ def _parse_args(argv):
         if getattr(args, name) is not None:
             cfg[name] = getattr(args, name)
     cfg.update(side=args.side, spacings=[int(s) for s in args.spacings.split(",")],
-               cases=[c for c in args.cases.split(",") if c], glazier_python=args.glazier_python)
+               cases=[c for c in args.cases.split(",") if c], glazier_python=args.glazier_python,
+               unroll_colours=args.unroll_colours, rounds=args.rounds)
     return args, cfg, backend
 
 
@@ -140,41 +149,59 @@ def _initial_ids(model) -> np.ndarray:
     return np.where(inside, ids + 1, 0)
 
 
-def _ours(model, spacing: int) -> dict:
-    d, n, side = model["ndim"], model["size"], model["side"]
-    lattice = automata.Lattice((n,) * d, "moore", boundary="wrap")
-    params = PottsParams(
-        contact=jnp.array([[0.0, model["j_cell_medium"]], [model["j_cell_medium"], model["j_cell_cell"]]]),
-        lambda_volume=model["lambda_volume"], target_volume=float(side**d), temperature=model["temperature"])
-    rule = Potts(params, kinds=jnp.asarray([0] + [1] * model["num_cells"]), spacing=spacing)
-    x = jnp.asarray(_initial_ids(model))[..., None]
-    mcs = model["mcs"]
+class _Ours:
+    """One arm of ours: compiled once, timed in every round, summarised at the end."""
 
-    def run(x, key):
-        return automata.rollout(rule, lattice, x, key=key, num_steps=mcs, record=False)[0].x
+    def __init__(self, model, spacing: int, unroll: bool):
+        d, n, side = model["ndim"], model["size"], model["side"]
+        self.model, self.spacing, self.unroll = model, spacing, unroll
+        self.lattice = automata.Lattice((n,) * d, "moore", boundary="wrap")
+        params = PottsParams(
+            contact=jnp.array([[0.0, model["j_cell_medium"]], [model["j_cell_medium"], model["j_cell_cell"]]]),
+            lambda_volume=model["lambda_volume"], target_volume=float(side**d), temperature=model["temperature"])
+        self.rule = Potts(params, kinds=jnp.asarray([0] + [1] * model["num_cells"]), spacing=spacing,
+                          unroll=unroll)
+        self.x = jnp.asarray(_initial_ids(model))[..., None]
+        rule, lattice, mcs = self.rule, self.lattice, model["mcs"]
 
-    t0 = time.perf_counter()
-    compiled = jax.jit(run).lower(x, jax.random.key(0)).compile()
-    compile_s = time.perf_counter() - t0
-    out = jax.block_until_ready(compiled(x, jax.random.key(0)))
-    times = []
-    for i in range(model["repeats"]):
+        def run(x, key):
+            return automata.rollout(rule, lattice, x, key=key, num_steps=mcs, record=False)[0].x
+
         t0 = time.perf_counter()
-        out = jax.block_until_ready(compiled(x, jax.random.key(i + 1)))
-        times.append(time.perf_counter() - t0)
-    _, _, stats = jax.jit(rule.sweep, static_argnums=0)(lattice, out, jax.random.key(99))
-    v = np.bincount(np.asarray(out).ravel(), minlength=model["num_cells"] + 1)[1:].astype(float)
-    seconds = statistics.median(times)
-    return dict(
-        spacing=spacing, colours=spacing**d, seconds=seconds, times_s=times, compile_s=compile_s,
-        site_updates_per_s=n**d * mcs / seconds,
-        accepted_copies_per_s=int(np.asarray(stats)[3]) * mcs / seconds,
-        # Outcomes of the attempts of one more MCS from the final state (one key): proposed a change,
-        # eligible (not vetoed, reversible), won its cells' draw, accepted.
-        attempts_per_mcs=dict(zip(("proposed_change", "eligible", "won_cell", "accepted"),
-                                  np.asarray(stats).tolist())),
-        mean_volume=float(v.mean()), volume_rms_from_target=float(np.sqrt(np.mean((v - side**d) ** 2))),
-    )
+        self.compiled = jax.jit(run).lower(self.x, jax.random.key(0)).compile()
+        self.compile_s = time.perf_counter() - t0
+        self.out = jax.block_until_ready(self.compiled(self.x, jax.random.key(0)))
+        self.rounds = []
+
+    def time_round(self) -> float:
+        """`repeats` timed calls (fresh keys); appends and returns their median."""
+        times = []
+        for _ in range(self.model["repeats"]):
+            key = jax.random.key(1 + sum(len(r) for r in self.rounds) + len(times))
+            t0 = time.perf_counter()
+            self.out = jax.block_until_ready(self.compiled(self.x, key))
+            times.append(time.perf_counter() - t0)
+        self.rounds.append(times)
+        return statistics.median(times)
+
+    def summary(self) -> dict:
+        model, d, side = self.model, self.model["ndim"], self.model["side"]
+        mcs, n = model["mcs"], model["size"]
+        _, _, stats = jax.jit(self.rule.sweep, static_argnums=0)(self.lattice, self.out, jax.random.key(99))
+        v = np.bincount(np.asarray(self.out).ravel(), minlength=model["num_cells"] + 1)[1:].astype(float)
+        per_round = [statistics.median(t) for t in self.rounds]
+        seconds = statistics.median(per_round)
+        return dict(
+            spacing=self.spacing, unroll=self.unroll, colours=self.spacing**d, seconds=seconds,
+            seconds_per_round=per_round, times_s=self.rounds, compile_s=self.compile_s,
+            site_updates_per_s=n**d * mcs / seconds,
+            accepted_copies_per_s=int(np.asarray(stats)[3]) * mcs / seconds,
+            # Outcomes of the attempts of one more MCS from the final state (one key): proposed a change,
+            # eligible (not vetoed, reversible), won its cells' draw, accepted.
+            attempts_per_mcs=dict(zip(("proposed_change", "eligible", "won_cell", "accepted"),
+                                      np.asarray(stats).tolist())),
+            mean_volume=float(v.mean()), volume_rms_from_target=float(np.sqrt(np.mean((v - side**d) ** 2))),
+        )
 
 
 def _glazier(model, python: str) -> dict:
@@ -190,6 +217,10 @@ def _glazier(model, python: str) -> dict:
     return out
 
 
+def _unrolled(r) -> str:
+    return ", unrolled" if r["unroll"] else ""
+
+
 def main(argv=None):
     args, cfg, backend = _parse_args(argv)
     meta = run_meta(argv)
@@ -200,33 +231,45 @@ def main(argv=None):
         model = _model(d, cfg[f"size_{case}"], cfg["side"], cfg[f"mcs_{case}"], cfg["repeats"])
         print(f"\n{case}: {model['size']}^{d} sites, {model['num_cells']} cells of {cfg['side']}^{d}, "
               f"{model['mcs']} MCS per call")
+        runs = [(spacing, unroll) for spacing in cfg["spacings"] if model["size"] % spacing == 0
+                for unroll in (False, True) if not unroll or spacing**d <= cfg["unroll_colours"]]
+        arms = [_Ours(model, spacing, unroll) for spacing, unroll in runs]
+        # Rounds alternate every arm and the peer, so that a slow spell of the machine hits them alike;
+        # each round's ratio compares times taken minutes apart at most.
+        peers = []
+        for _ in range(cfg["rounds"]):
+            for arm in arms:
+                arm.time_round()
+            peers.append(_glazier(model, cfg["glazier_python"]))
+        peer = peers[-1]
+        if peer["available"]:
+            peer = dict(peer, seconds_per_round=[q["seconds"] for q in peers],
+                        times_s=[q["times_s"] for q in peers])
+            peer["seconds"] = statistics.median(peer["seconds_per_round"])
+            peer["site_updates_per_s"] = model["size"] ** d * model["mcs"] / peer["seconds"]
         ours = []
-        for spacing in cfg["spacings"]:
-            if model["size"] % spacing:
-                continue
-            r = _ours(model, spacing)
+        for arm in arms:
+            r = arm.summary()
+            if peer["available"]:
+                ratios = [g / o for g, o in zip(peer["seconds_per_round"], r["seconds_per_round"])]
+                r["speed_ratio_per_round"] = ratios
+                r["speed_ratio"] = dict(median=statistics.median(ratios), min=min(ratios), max=max(ratios))
             ours.append(r)
-            print(f"  ours spacing {spacing:2d} ({r['colours']} colours): {r['site_updates_per_s']:.3g} site "
-                  f"updates/s, {r['seconds'] / model['mcs'] * 1e3:.1f} ms/MCS (compile {r['compile_s']:.1f} s); "
+            print(f"  ours spacing {r['spacing']:2d}{_unrolled(r)} ({r['colours']} colours): {r['site_updates_per_s']:.3g} "
+                  f"site updates/s, {r['seconds'] / model['mcs'] * 1e3:.1f} ms/MCS (compile {r['compile_s']:.1f} s); "
                   f"accepted {r['attempts_per_mcs']['accepted']}/MCS, won {r['attempts_per_mcs']['won_cell']} of "
                   f"{r['attempts_per_mcs']['eligible']} eligible; volume {r['mean_volume']:.1f} "
                   f"(rms {r['volume_rms_from_target']:.2f})")
-        peer = _glazier(model, cfg["glazier_python"])
-        if peer["available"]:
-            print(f"  glazier serial: {peer['site_updates_per_s']:.3g} site updates/s, "
-                  f"{peer['seconds'] / model['mcs'] * 1e3:.1f} ms/MCS (set-up {peer['setup_s']:.2f} s); "
-                  f"volume {peer['mean_volume']:.1f} (rms {peer['volume_rms_from_target']:.2f})")
-        else:
-            print(f"  glazier: not measured: {peer['reason']}")
         records.append(dict(case=case, model=model, ours=ours, glazier=peer))
 
-    print("\n| case | engine | site updates/s | ms per MCS | vs glazier |")
+    print("\n| case | engine | site updates/s | ms per MCS | vs glazier (median of rounds, range) |")
     print("| --- | --- | --- | --- | --- |")
     for rec in records:
         peer = rec["glazier"]
         for r in rec["ours"]:
-            ratio = f"{r['site_updates_per_s'] / peer['site_updates_per_s']:.2f}x" if peer["available"] else "n/a"
-            print(f"| {rec['case']} | ours, spacing {r['spacing']} | {r['site_updates_per_s']:.3g} | "
+            q = r.get("speed_ratio")
+            ratio = f"{q['median']:.2f}x ({q['min']:.2f}-{q['max']:.2f})" if q else "n/a"
+            print(f"| {rec['case']} | ours, spacing {r['spacing']}{_unrolled(r)} | {r['site_updates_per_s']:.3g} | "
                   f"{r['seconds'] / rec['model']['mcs'] * 1e3:.1f} | {ratio} |")
         if peer["available"]:
             print(f"| {rec['case']} | glazier serial | {peer['site_updates_per_s']:.3g} | "

@@ -375,6 +375,20 @@ def test_jit_equals_eager():
     np.testing.assert_allclose(jitted[1], eager[1], rtol=1e-5)
 
 
+def test_unrolled_colours_give_the_same_states_and_tallies():
+    rule, lat, x = _small_rule(surface=True), automata.Lattice((8, 8)), _small_state()
+    unrolled = rule.replace(unroll=True)
+    key = jax.random.key(6)
+    looped = automata.rollout(rule, lat, x, key=key, num_steps=4, record=False)[0].x
+    straight = automata.rollout(unrolled, lat, x, key=key, num_steps=4, record=False)[0].x
+    np.testing.assert_array_equal(straight, looped)
+    assert not np.array_equal(np.asarray(looped), np.asarray(x))  # the cells moved
+    a, b = rule.sweep(lat, looped, key), unrolled.sweep(lat, looped, key)
+    np.testing.assert_array_equal(a[2], b[2])
+    np.testing.assert_allclose(a[1], b[1], rtol=1e-6)
+    assert rule.sweep(lat, looped, key, tally=False)[1:] == (None, None)
+
+
 @pytest.mark.slow
 def test_vmap_equals_loop():
     rule, lat, x = _small_rule(), automata.Lattice((8, 8)), _small_state()
