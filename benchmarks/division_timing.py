@@ -219,48 +219,57 @@ def leave_one_out(tables, arms, seeds, steps, starts, log, held_out=None) -> lis
     return rows
 
 
-def splits(tables, num_splits, num_train, num_held, steps, starts, log) -> list:
+def splits(tables, arms, num_splits, num_train, num_held, steps, starts, log) -> list:
     """Many held-out EPIC embryos: in each split a seeded choice of `num_train` embryos is fitted
-    together (their `fitted` scores) and predicts `num_held` others chosen from the rest, before
-    and after calibration (their `predicted` and `calibrated_*` scores), beside the mean-curve
-    baseline (the training embryos' mean count at the same frame)."""
+    together by every arm (their `fitted` scores) and predicts `num_held` others chosen from the
+    rest, before and after calibration (their `predicted` and `calibrated_*` scores), beside the
+    mean-curve and doubling baselines (the training embryos' mean count at the same frame, and
+    growth at their mean doubling time of the total count)."""
     rows = []
+    empty = {"founder_cycle_error": {}, "kind_cycle_error": {}}
     for split in range(num_splits):
         rng = np.random.default_rng(1000 + split)
         order = rng.permutation(len(tables))
         train = [tables[i] for i in order[:num_train]]
         held = [tables[i] for i in order[num_train:num_train + num_held]]
-        t0 = time.perf_counter()
-        fits = fit_lineages(train, num_steps=steps, num_starts=starts, key=jax.random.key(split), progress=False,
-                            terms=TERMS["model"])
-        spec = fits[0].model_spec()
-        log(f"split {split}: fitted {num_train} embryos in {time.perf_counter() - t0:.0f} s")
-        for f in fits:
-            rows.append({"split": split, "embryo": str(f.batch.embryos[f.embryo]), "arm": "model", "role": "train",
-                         "fitted": score(f), **{mode: {"founder_cycle_error": {}, "kind_cycle_error": {}}
-                                                for mode in MODES[1:]}})
-        train_models = [f.model for f in fits]
+        specs = {}
+        train_models = None
+        for arm in arms:
+            t0 = time.perf_counter()
+            fits = fit_lineages(train, num_steps=steps, num_starts=starts, key=jax.random.key(split), progress=False,
+                                terms=TERMS[arm])
+            specs[arm] = fits[0].model_spec()
+            log(f"split {split}: {arm} fitted {num_train} embryos in {time.perf_counter() - t0:.0f} s")
+            for f in fits:
+                rows.append({"split": split, "embryo": str(f.batch.embryos[f.embryo]), "arm": arm, "role": "train",
+                             "fitted": score(f), **{mode: empty for mode in MODES[1:]}})
+            train_models = [f.model for f in fits]
+        mean_doubling = float(np.mean([total_doubling(tm) for tm in train_models]))
         for table in held:
             m = build_model(table)
             name = str(table.embryos()[0])
-            empty = {"founder_cycle_error": {}, "kind_cycle_error": {}}
             rows.append({"split": split, "embryo": name, "arm": "mean curve", "role": "held", "fitted": empty,
                          "predicted": dict(empty, count_relative_rms=curve_rms(m, training_mean_curve(m, train_models))),
                          **{mode: empty for mode in MODES[2:]}})
-            row = {"split": split, "embryo": name, "arm": "model", "role": "held", "fitted": empty,
-                   "predicted": score(predict_lineage(spec, table)), "calibrated_time_scale": {}}
-            for minutes, mode in zip(CALIBRATE_MINUTES, MODES[2:]):
-                try:
-                    cal = predict_lineage(spec, table, calibrate_minutes=minutes)
-                except ValueError as err:  # too few cells divided in the window
-                    row[mode] = dict(empty, count_relative_rms=None, refused=str(err))
-                    continue
-                row[mode] = score(cal)
-                row["calibrated_time_scale"][mode] = cal.named_params()["time_scale"]
-            rows.append(row)
-            log(f"split {split} {name:40s} predicted {row['predicted']['count_relative_rms']:6.1%}  calibrated "
-                + " ".join("  -   " if row[mode].get("count_relative_rms") is None
-                           else f"{row[mode]['count_relative_rms']:6.1%}" for mode in MODES[2:]))
+            pred_total = m.initial.sum() * 2.0 ** (m.times / mean_doubling)
+            rows.append({"split": split, "embryo": name, "arm": "doubling", "role": "held", "fitted": empty,
+                         "predicted": dict(empty, count_relative_rms=curve_rms(m, pred_total)),
+                         **{mode: empty for mode in MODES[2:]}})
+            for arm in arms:
+                row = {"split": split, "embryo": name, "arm": arm, "role": "held", "fitted": empty,
+                       "predicted": score(predict_lineage(specs[arm], table)), "calibrated_time_scale": {}}
+                for minutes, mode in zip(CALIBRATE_MINUTES, MODES[2:]):
+                    try:
+                        cal = predict_lineage(specs[arm], table, calibrate_minutes=minutes)
+                    except ValueError as err:  # too few cells divided in the window
+                        row[mode] = dict(empty, count_relative_rms=None, refused=str(err))
+                        continue
+                    row[mode] = score(cal)
+                    row["calibrated_time_scale"][mode] = cal.named_params()["time_scale"]
+                rows.append(row)
+                log(f"split {split} {name:40s} {arm:6s} predicted {row['predicted']['count_relative_rms']:6.1%}  "
+                    "calibrated " + " ".join("  -   " if row[mode].get("count_relative_rms") is None
+                                             else f"{row[mode]['count_relative_rms']:6.1%}" for mode in MODES[2:]))
     return rows
 
 
@@ -328,7 +337,7 @@ def main(argv=None) -> int:
         results = {"rnai": perturbations(args.steps, args.starts, log)}
     elif args.dataset == "epic-splits":
         tables = epic_tables(Path(args.epic_dir), None, seed=0)
-        rows = splits(tables, args.splits, args.train, args.held, args.steps, args.starts, log)
+        rows = splits(tables, args.arms, args.splits, args.train, args.held, args.steps, args.starts, log)
         results = {"epic_splits": {"embryos": len(tables), "splits": args.splits, "train": args.train,
                                    "held": args.held, "rows": rows,
                                    "note": "frame interval unknown (about 1-1.5 min): times are frames; fitted "
@@ -359,7 +368,7 @@ def main(argv=None) -> int:
             print(f"{key:22s} {fmt(q['count_relative_rms']):>18s} {top:>7s} {q['count_under_15pct']:>8s} "
                   f"{q['founders_within_10pct']:>13s} "
                   f"{q['kinds_within_15pct']:>10s}")
-    tag = "-".join([args.dataset] + (["model"] if args.dataset in ("epic-splits", "rnai") else args.arms)
+    tag = "-".join([args.dataset] + (["model"] if args.dataset == "rnai" else args.arms)
                    + ([f"held{args.held_out}"] if args.held_out else []))
     out = Path(args.out or Path(__file__).parent / "results" / f"division_timing-{tag}-{jax.default_backend()}.json")
     write_json(out, {"meta": {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -1,9 +1,10 @@
 """Fit the division-timing model to one or many embryos' lineages, and predict new embryos.
 
 The model (`neurosym.fit.timing`) gives every kind *(lineage, generation)* its own cycle
-length, shrunk towards a per-lineage trend across generations, a lineage's asynchrony, the
-probability of leaving the cell cycle for good and of programmed death, and, per embryo, a time
-scale, small per-lineage departures and an observation loss rate. It is fitted to the counts of
+length, shrunk towards a per-lineage trend across generations, and its own asynchrony, shrunk
+towards its lineage's; the probability of leaving the cell cycle for good and of programmed
+death; and, per embryo, a time scale, small per-lineage departures and an observation loss
+rate. It is fitted to the counts of
 every lineage at every frame (the expected counts of the relaxed branching process,
 `rules.expected_counts`) and to the observed fate of every cell whose birth was seen (division
 at its age, survival to the end of tracking, or vanishing). Several embryos are fitted
@@ -266,7 +267,7 @@ class LineageFit:
 
 def model_spec_params(params: dict, batch: timing.EmbryoBatch) -> dict:
     """The shared parameters by name (JSON): per lineage its trend, reference generation,
-    asynchrony and apoptosis; per kind its departure from the trend and exit; the training
+    asynchrony and apoptosis; per kind its departures from the trend and the asynchrony, and its exit; the training
     embryos' median loss rate per lineage."""
     loss = np.exp(np.asarray(params["loss_raw"]))
     return {
@@ -275,7 +276,8 @@ def model_spec_params(params: dict, batch: timing.EmbryoBatch) -> dict:
                          "cv_raw": float(params["cv_raw"][i]), "apoptosis_raw": float(params["apoptosis_raw"][i]),
                          "loss_per_min": float(np.median(loss[:, i]))}
                      for i, L in enumerate(batch.lineages)},
-        "kinds": {name: {"period_dev": float(params["period_dev"][k]), "terminal_raw": float(params["terminal_raw"][k])}
+        "kinds": {name: {"period_dev": float(params["period_dev"][k]), "cv_dev": float(params["cv_dev"][k]),
+                         "terminal_raw": float(params["terminal_raw"][k])}
                   for k, name in enumerate(batch.kind_names)},
         "embryos": {str(e): {"log_scale": float(params["log_scale"][i])} for i, e in enumerate(batch.embryos)},
     }
@@ -429,6 +431,7 @@ def _params_from_spec(shared: dict, batch: timing.EmbryoBatch, *, game_spec=None
         "cv_raw": jnp.asarray([v["cv_raw"] for v in lin], jnp.float32),
         "apoptosis_raw": jnp.asarray([v["apoptosis_raw"] for v in lin], jnp.float32),
         "period_dev": jnp.asarray([kinds.get(n, {}).get("period_dev", 0.0) for n in batch.kind_names], jnp.float32),
+        "cv_dev": jnp.asarray([kinds.get(n, {}).get("cv_dev", 0.0) for n in batch.kind_names], jnp.float32),
         "terminal_raw": jnp.asarray([kinds.get(n, {}).get("terminal_raw", timing.PRIORS["terminal_raw"][0])
                                      for n in batch.kind_names], jnp.float32),
         "log_scale": jnp.zeros((num_e,), jnp.float32),

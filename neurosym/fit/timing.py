@@ -11,8 +11,9 @@ of kind `k = (L, g)` in embryo `e` has a lognormal cycle with median
   shrunk towards it by a Gaussian prior (so a kind seen in few cells stays near its lineage);
 - `log_scale[e]` is the embryo's time scale (temperature, or a frame interval that is not
   known) and `embryo_dev[e, L]` its small per-lineage departures, both shrunk towards 0;
-- `cv[L]` is the lineage's asynchrony (the spread of periods within one round), so rounds stay
-  steps where the data has them;
+- `cv(k) = cv[L] * exp(cv_dev[k])` is the asynchrony of a round (the spread of its cells'
+  periods): the lineage's, from which a round may depart (shrunk towards it), so rounds stay
+  steps where the data has them and a late round can lose its synchrony;
 - `terminal[k]` is the probability that a cell of the kind never divides again (cell-cycle
   exit) and `apoptosis[L]` that its cycle ends in programmed death;
 - `loss_rate[e, L]` (per minute) is the observation: cells of the embryo that vanish from the
@@ -58,6 +59,7 @@ OUTLIER = 1e-3
 #: Prior (mean, standard deviation) of each shrunk parameter.
 PRIORS = {
     "period_dev": (0.0, 0.2),
+    "cv_dev": (0.0, 0.5),
     "embryo_dev": (0.0, 0.05),
     "log_scale": (0.0, 0.25),
     "terminal_raw": (-4.0, 2.0),
@@ -73,7 +75,8 @@ class Terms:
 
     Args:
       kind_deviations: each (lineage, generation) departs from its lineage's trend
-        (`period_dev`); off: periods follow `exp(a + lambda * g)` only.
+        (`period_dev`) and asynchrony (`cv_dev`); off: periods follow `exp(a + lambda * g)`
+        only, with one asynchrony per lineage.
       fates: cell-cycle exit and apoptosis are fitted; off: every cell divides.
       cycles: the observed fate of every cell enters the loss; off: counts only.
 
@@ -92,8 +95,10 @@ class Terms:
     def apply(self, params: dict) -> dict:
         """`params` with the switched-off parts held at their neutral values (no gradient)."""
         out = dict(params)
-        if not self.kind_deviations and "period_dev" in out:
-            out["period_dev"] = jnp.zeros_like(out["period_dev"])
+        if not self.kind_deviations:
+            for name in ("period_dev", "cv_dev"):
+                if name in out:
+                    out[name] = jnp.zeros_like(out[name])
         if not self.fates:
             for name in ("terminal_raw", "apoptosis_raw"):
                 if name in out:
@@ -302,13 +307,16 @@ def initial_params(batch: EmbryoBatch, *, game: bool = False) -> dict:
     log_period = np.zeros(num_l)
     lengthening = np.full(num_l, 0.1)
     dev = np.zeros(num_k)
+    kind_spread = np.full(num_k, np.nan)
     spread = []
     for i, L in enumerate(b.lineages):
         ks = [k for k in range(num_k) if b.kind_lineage[k] == i and b.kind_names[k] in cycles]
         x = np.array([b.kind_offset[k] for k in ks], float)
         y = np.array([np.log(np.median(cycles[b.kind_names[k]])) for k in ks], float)
-        spread += [np.std(np.log(np.maximum(cycles[b.kind_names[k]], 1e-3))) for k in ks
-                   if len(cycles[b.kind_names[k]]) >= 4]
+        for k in ks:
+            if len(cycles[b.kind_names[k]]) >= 4:
+                kind_spread[k] = np.std(np.log(np.maximum(cycles[b.kind_names[k]], 1e-3)))
+                spread.append(kind_spread[k])
         if len(ks) >= 2 and np.ptp(x) > 0:
             cx = np.concatenate([np.full(len(cycles[b.kind_names[k]]), b.kind_offset[k], float) for k in ks])
             cy = np.log(np.maximum(np.concatenate([cycles[b.kind_names[k]] for k in ks]), 1e-3))
@@ -322,11 +330,13 @@ def initial_params(batch: EmbryoBatch, *, game: bool = False) -> dict:
         else:
             log_period[i] = np.log(np.median(doubling.get(L, [fallback])))
     cv = float(np.clip(np.median(spread) if spread else 0.1, 0.03, 0.5))
+    cv_dev = np.where(np.isnan(kind_spread), 0.0, np.clip(np.log(np.maximum(kind_spread, 1e-3) / cv), -1.0, 1.0))
     init = {
         "log_period": jnp.asarray(log_period, jnp.float32),
         "lengthening": jnp.asarray(lengthening, jnp.float32),
         "period_dev": jnp.asarray(dev, jnp.float32),
         "cv_raw": jnp.full((num_l,), math.log(math.expm1(cv)), jnp.float32),
+        "cv_dev": jnp.asarray(cv_dev, jnp.float32),
         "terminal_raw": jnp.full((num_k,), PRIORS["terminal_raw"][0], jnp.float32),
         "apoptosis_raw": jnp.full((num_l,), PRIORS["apoptosis_raw"][0], jnp.float32),
         "log_scale": jnp.zeros((num_e,), jnp.float32),
@@ -353,7 +363,8 @@ def fates(params, batch: EmbryoBatch) -> dict:
     lineage = jnp.asarray(batch.kind_lineage)
     terminal = jax.nn.sigmoid(params["terminal_raw"])
     apoptosis = (1.0 - terminal) * jax.nn.sigmoid(params["apoptosis_raw"])[lineage]
-    return {"cv": jax.nn.softplus(params["cv_raw"])[lineage], "terminal": terminal, "apoptosis": apoptosis,
+    cv = jax.nn.softplus(params["cv_raw"])[lineage] * jnp.exp(params["cv_dev"])
+    return {"cv": cv, "terminal": terminal, "apoptosis": apoptosis,
             "loss_rate": jnp.exp(params["loss_raw"])}
 
 

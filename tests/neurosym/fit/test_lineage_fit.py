@@ -14,12 +14,16 @@ from neurosym.lineage_fit import build_model, fit_lineage
 from neurosym.data import lineage as lineage_of
 
 
-def synthetic_tracks(path, periods, num_frames=44, lengthening=1.0):
-    """Two root cells whose lineages divide every `periods[i] * lengthening**g` frames."""
+def synthetic_tracks(path, periods, num_frames=44, lengthening=1.0, spread=None):
+    """Two root cells whose lineages divide every `periods[i] * lengthening**g` frames; with
+    `spread={g: s}` the cells of generation g divide `s` times sooner or later by their last letter."""
     rows = []
 
     def grow(name, parent, root, gen, birth):
-        period = int(round(periods[root] * lengthening ** gen))
+        period = periods[root] * lengthening ** gen
+        if spread and gen in spread:
+            period *= 1 - spread[gen] if name.endswith("a") else 1 + spread[gen]
+        period = int(round(period))
         end = min(birth + period, num_frames)
         for t in range(birth, end):
             rows.append((t, float(len(rows) % 17), float(gen), 0.0, name, parent))
@@ -148,6 +152,32 @@ def test_two_embryos_share_kinds_and_differ_in_time_scale(tmp_path):
         for lineage, err in f.cycle_errors().items():
             assert err < 0.1, (lineage, f.cycle_minutes, f.measured_cycle)
         assert f.relative_rms() < 0.1
+
+
+def test_a_round_departs_from_its_lineage_asynchrony_only_with_kind_deviations(table):
+    m = build_model(table)
+    batch = timing.embryo_batch([m])
+    p = timing.initial_params(batch)
+    p["cv_dev"] = jnp.zeros_like(p["cv_dev"]).at[1].set(np.log(3.0))
+    base = np.asarray(timing.fates(p, batch)["cv"])
+    lineage_cv = float(np.asarray(timing.jax.nn.softplus(p["cv_raw"]))[batch.kind_lineage[1]])
+    assert base[1] == pytest.approx(3.0 * lineage_cv, rel=1e-5)
+    off = np.asarray(timing.fates(timing.Terms(kind_deviations=False).apply(p), batch)["cv"])
+    assert off[1] == pytest.approx(lineage_cv, rel=1e-5)
+
+
+@pytest.mark.slow
+def test_an_asynchronous_round_gets_its_own_spread(tmp_path):
+    # Generation 2 of both lineages splits into early and late cells (x0.7 and x1.3); the others
+    # are synchronous. The fitted spread of that round stands out from its neighbours'.
+    path = synthetic_tracks(tmp_path / "a.csv", periods=(8, 11), num_frames=60, spread={2: 0.3})
+    res = fit_lineage(read_tracks(path, minutes_per_frame=2.0), num_steps=200, num_starts=2, progress=False)
+    cv = dict(zip(res.batch.kind_names, np.asarray(timing.fates(res.params, res.batch)["cv"]).tolist()))
+    for root in ("R", "S"):
+        assert cv[f"{root}.2"] > 2.0 * max(cv[f"{root}.1"], cv[f"{root}.3"]), cv
+        assert cv[f"{root}.2"] > 0.2, cv
+    for lineage, err in res.cycle_errors().items():
+        assert err < 0.1, (lineage, res.cycle_minutes, res.measured_cycle)
 
 
 @pytest.mark.slow
