@@ -291,7 +291,7 @@ def initial_params(batch: EmbryoBatch, *, game: bool = False) -> dict:
       >>> from neurosym.fit.lineage_model import build_model
       >>> p = initial_params(embryo_batch([build_model(load_celegans())]))
       >>> sorted(p)[:4]
-      ['apoptosis_raw', 'cv_raw', 'embryo_dev', 'lengthening']
+      ['apoptosis_raw', 'cv_dev', 'cv_raw', 'embryo_dev']
     """
     b = batch
     num_l, num_k, num_e = len(b.lineages), len(b.kinds), len(b.embryos)

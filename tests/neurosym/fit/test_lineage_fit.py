@@ -144,7 +144,7 @@ def test_two_embryos_share_kinds_and_differ_in_time_scale(tmp_path):
 
     a = read_tracks(synthetic_tracks(tmp_path / "a.csv", periods=(8, 13)), minutes_per_frame=2.0)
     b = read_tracks(synthetic_tracks(tmp_path / "b.csv", periods=(8, 13)), minutes_per_frame=2.4)
-    fits = fit_lineages([a, b], num_steps=150, num_starts=2, progress=False)
+    fits = fit_lineages([a, b], num_steps=200, num_starts=2, progress=False)
     assert [f.embryo for f in fits] == [0, 1] and fits[0].batch is fits[1].batch
     scale = np.exp(np.asarray(fits[0].params["log_scale"]))
     assert scale[1] / scale[0] == pytest.approx(1.2, rel=0.05)  # b runs 20% slower in minutes
