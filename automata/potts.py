@@ -498,8 +498,8 @@ class Potts(Rule):
         `log_prob` is the summed log-probability of the Metropolis decisions taken (accept or
         refuse, for the attempts that won their cells), differentiable in `params`; `stats` counts
         the attempts that proposed a change, were eligible (not vetoed), won their cells and were
-        accepted, int32 `(4,)`; with `tally=False` both are None and the step is faster (the
-        same new ids). No input checks (use `automata.step`/`rollout` for those).
+        accepted, int32 `(4,)`; with `tally=False` both are None and are not computed (the same
+        new ids). No input checks (use `automata.step`/`rollout` for those).
         """
         trailing = x.ndim == lattice.ndim + 1
         ids = x[..., 0] if trailing else x

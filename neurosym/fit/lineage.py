@@ -4,10 +4,9 @@ The model (`neurosym.fit.timing`) gives every kind *(lineage, generation)* its o
 length, shrunk towards a per-lineage trend across generations, and its own asynchrony, shrunk
 towards its lineage's; the probability of leaving the cell cycle for good and of programmed
 death; and, per embryo, a time scale, small per-lineage departures and an observation loss
-rate. It is fitted to the counts of
-every lineage at every frame (the expected counts of the relaxed branching process,
-`rules.expected_counts`) and to the observed fate of every cell whose birth was seen (division
-at its age, survival to the end of tracking, or vanishing). Several embryos are fitted
+rate. It is fitted to the counts of every lineage at every frame (the expected counts of the
+relaxed branching process, `rules.expected_counts`) and to the observed fate of every cell
+whose birth was seen (division at its age, survival to the end of tracking, or vanishing). Several embryos are fitted
 together: the kind and lineage parameters are shared, the embryo terms are each embryo's own,
 and the loss is `vmap`-ed over embryos.
 
@@ -267,8 +266,8 @@ class LineageFit:
 
 def model_spec_params(params: dict, batch: timing.EmbryoBatch) -> dict:
     """The shared parameters by name (JSON): per lineage its trend, reference generation,
-    asynchrony and apoptosis; per kind its departures from the trend and the asynchrony, and its exit; the training
-    embryos' median loss rate per lineage."""
+    asynchrony and apoptosis; per kind its departures from the trend and from the asynchrony,
+    and its exit; the training embryos' median loss rate per lineage."""
     loss = np.exp(np.asarray(params["loss_raw"]))
     return {
         "lineages": {L: {"log_period": float(params["log_period"][i]), "lengthening": float(params["lengthening"][i]),

@@ -2,6 +2,7 @@
 
 import types
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -160,7 +161,7 @@ def test_a_round_departs_from_its_lineage_asynchrony_only_with_kind_deviations(t
     p = timing.initial_params(batch)
     p["cv_dev"] = jnp.zeros_like(p["cv_dev"]).at[1].set(np.log(3.0))
     base = np.asarray(timing.fates(p, batch)["cv"])
-    lineage_cv = float(np.asarray(timing.jax.nn.softplus(p["cv_raw"]))[batch.kind_lineage[1]])
+    lineage_cv = float(np.asarray(jax.nn.softplus(p["cv_raw"]))[batch.kind_lineage[1]])
     assert base[1] == pytest.approx(3.0 * lineage_cv, rel=1e-5)
     off = np.asarray(timing.fates(timing.Terms(kind_deviations=False).apply(p), batch)["cv"])
     assert off[1] == pytest.approx(lineage_cv, rel=1e-5)
